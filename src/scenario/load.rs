@@ -1,0 +1,461 @@
+//! Reading a scenario file: RON parsing with the path of the failing field, semantic
+//! checks, limits, and the trace CSV of a `Trace` rate profile.
+
+use std::fmt;
+use std::path::Path;
+
+use ron::extensions::Extensions;
+use serde::Deserialize;
+
+use super::{
+    LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec,
+};
+
+/// Largest scenario file accepted.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// Largest trace CSV accepted.
+pub const MAX_TRACE_BYTES: u64 = 16 << 20;
+
+/// An error in a scenario file, written for the person at the terminal:
+/// `file:line:col: field: what is wrong and what is allowed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    /// Dotted path of the field, e.g. `fleet.replicas`; empty when the file as a whole is wrong.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.col)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+fn options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+        .with_recursion_limit(64)
+}
+
+/// Reads and checks a scenario file.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let whole = |message: String| ScenarioError {
+        file: file.clone(),
+        line: 1,
+        col: 1,
+        field: String::new(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(whole(format!(
+            "the file is {} bytes; scenario files are limited to {} bytes",
+            meta.len(),
+            MAX_FILE_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
+    let mut scenario = parse_str(&file, &text)?;
+    load_trace(&mut scenario, path, &file, &text)?;
+    Ok(scenario)
+}
+
+/// Parses and checks scenario text; `file` is used in messages. A `Trace` profile's rows
+/// are not read here (see [`load_file`]).
+pub fn parse_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = from_ron_str(file, text)?;
+    check(&scenario).map_err(|(field, message)| {
+        let (line, col) = locate(text, &field);
+        ScenarioError {
+            file: file.into(),
+            line,
+            col,
+            field,
+            message,
+        }
+    })?;
+    Ok(scenario)
+}
+
+/// serde_path_to_error writes `?` for positions it cannot name; drop them.
+fn clean_path(p: &str) -> String {
+    if p == "." || p == "?" {
+        return String::new();
+    }
+    p.split('.')
+        .filter(|s| *s != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Finds the `line:col` of a dotted field path in the text: each key is searched after
+/// the previous one, so `fleet.replicas` finds `replicas` inside `fleet`. Falls back to
+/// the last key found.
+pub(crate) fn locate(text: &str, path: &str) -> (usize, usize) {
+    let mut from = 0usize;
+    let mut found = None;
+    for key in path.split('.') {
+        let key = key.split('[').next().unwrap_or(key);
+        if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(pos) = find_key(text, key, from) {
+            from = pos;
+            found = Some(pos);
+        }
+    }
+    let pos = found.unwrap_or(0);
+    let before = &text[..pos];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut start = from;
+    while let Some(off) = text.get(start..)?.find(key) {
+        let pos = start + off;
+        let end = pos + key.len();
+        let before_ok =
+            pos == 0 || !(bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_');
+        let rest = text[end..].trim_start();
+        if before_ok && (rest.starts_with(':') || rest.starts_with('(')) {
+            return Some(pos);
+        }
+        start = end;
+    }
+    None
+}
+
+type Check = Result<(), (String, String)>;
+
+fn fail(field: &str, message: impl Into<String>) -> Check {
+    Err((field.to_string(), message.into()))
+}
+
+/// Checks that involve more than one field, and the size limits.
+fn check(s: &Scenario) -> Check {
+    let dur = s.duration.time().as_secs_f64();
+    if dur < 1.0 {
+        return fail("duration", "must be at least 1s");
+    }
+    if dur > MAX_SIM_DURATION_S as f64 {
+        return fail(
+            "duration",
+            format!("must be at most {}d", MAX_SIM_DURATION_S / 86_400),
+        );
+    }
+    let mut share = 0.0;
+    for (i, seg) in s.traffic.segments.iter().enumerate() {
+        share += seg.share.0;
+        if seg.name.is_empty() || seg.name == "default" {
+            return fail(
+                &format!("traffic.segments[{i}].name"),
+                "must be a non-empty name other than `default`",
+            );
+        }
+        if s.traffic.segments[..i].iter().any(|o| o.name == seg.name) {
+            return fail(
+                &format!("traffic.segments[{i}].name"),
+                format!("segment `{}` is named twice", seg.name),
+            );
+        }
+    }
+    if s.traffic.segments.len() > 64 {
+        return fail("traffic.segments", "at most 64 segments are allowed");
+    }
+    if share > 1.0 + 1e-9 {
+        return fail(
+            "traffic.segments",
+            format!("segment shares add up to {share}, more than 1"),
+        );
+    }
+    if s.traffic.session_gap.time().as_micros() == 0 {
+        return fail("traffic.session_gap", "must be longer than 0s");
+    }
+    match &s.traffic.rate {
+        RateProfile::Diurnal(d) => {
+            if d.peak_to_trough.0 < 1.0 {
+                return fail(
+                    "traffic.rate.peak_to_trough",
+                    format!("must be at least 1, got {}", d.peak_to_trough.0),
+                );
+            }
+            if d.period.time().as_secs_f64() < 1.0 {
+                return fail("traffic.rate.period", "must be at least 1s");
+            }
+        }
+        RateProfile::Ramp(r) => {
+            if r.end <= r.start {
+                return fail("traffic.rate.end", "must be later than `start`");
+            }
+        }
+        _ => {}
+    }
+    let expected = s.traffic.rate.mean_rps(dur) * dur;
+    if expected > MAX_EXPECTED_REQUESTS {
+        return fail(
+            "traffic.rate",
+            format!(
+                "this rate over {} would make about {expected:.3e} requests; the limit is {MAX_EXPECTED_REQUESTS:.0e} per run",
+                s.duration
+            ),
+        );
+    }
+    match &s.service.latency {
+        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
+            return fail("service.latency.mean", "must be longer than 0s");
+        }
+        LatencyDist::LogNormal(l) => {
+            if l.median.time().as_micros() == 0 {
+                return fail("service.latency.median", "must be longer than 0s");
+            }
+            if l.p99 <= l.median {
+                return fail("service.latency.p99", "must be longer than `median`");
+            }
+        }
+        _ => {}
+    }
+    if let Some(t) = s.service.timeout
+        && t.time().as_micros() == 0
+    {
+        return fail(
+            "service.timeout",
+            "must be longer than 0s (or `None` for no timeout)",
+        );
+    }
+    if s.fleet.readiness.period.time().as_micros() == 0 {
+        return fail("fleet.readiness.period", "must be longer than 0s");
+    }
+    if let Some(m) = s.fleet.mtbf
+        && m.time().as_secs_f64() < 1.0
+    {
+        return fail("fleet.mtbf", "must be at least 1s");
+    }
+    if s.slo.window.time().as_secs_f64() < 1.0 {
+        return fail("slo.window", "must be at least 1s");
+    }
+    if s.faults.len() > 10_000 {
+        return fail("faults", "at most 10000 scheduled faults are allowed");
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if let super::Fault::ZoneOutage(z) = &f.fault
+            && z.zone.0 >= s.fleet.zones.0
+        {
+            return fail(
+                &format!("faults[{i}].fault.zone"),
+                format!(
+                    "zone {} does not exist; zones are 0 to {}",
+                    z.zone.0,
+                    s.fleet.zones.0 - 1
+                ),
+            );
+        }
+        if let super::Fault::CrashInstances(c) = &f.fault
+            && let Some(v) = &c.version
+        {
+            let known =
+                *v == s.fleet.version || s.release.as_ref().is_some_and(|r| r.version == *v);
+            if !known {
+                return fail(
+                    &format!("faults[{i}].fault.version"),
+                    format!("unknown version `{v}`"),
+                );
+            }
+        }
+    }
+    if let Some(r) = &s.release {
+        if r.version == s.fleet.version {
+            return fail(
+                "release.version",
+                format!("must differ from the running version `{}`", s.fleet.version),
+            );
+        }
+        if r.defects.len() > 32 {
+            return fail("release.defects", "at most 32 defects are allowed");
+        }
+        if r.at >= s.duration {
+            return fail(
+                "release.at",
+                format!(
+                    "must be earlier than the scenario's duration ({})",
+                    s.duration
+                ),
+            );
+        }
+        for (i, d) in r.defects.iter().enumerate() {
+            if let super::Defect::SegmentErrors(se) = d
+                && !s.traffic.segments.iter().any(|g| g.name == se.segment)
+                && se.segment != "default"
+            {
+                return fail(
+                    &format!("release.defects[{i}].segment"),
+                    format!(
+                        "unknown segment `{}`; define it in traffic.segments",
+                        se.segment
+                    ),
+                );
+            }
+            if let super::Defect::CrashAfterUptime(u) = d
+                && u.time().as_secs_f64() < 1.0
+            {
+                return fail(
+                    &format!("release.defects[{i}]"),
+                    "mean uptime must be at least 1s",
+                );
+            }
+        }
+    } else if !matches!(s.strategy, StrategySpec::None) {
+        return fail(
+            "strategy",
+            format!(
+                "strategy `{}` needs a `release` to roll out",
+                s.strategy.name()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Reads the CSV of a `Trace` rate profile: lines `seconds,rps` with increasing seconds.
+fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(), ScenarioError> {
+    let RateProfile::Trace(t) = &mut s.traffic.rate else {
+        return Ok(());
+    };
+    let (line, col) = locate(text, "traffic.rate.file");
+    let at_field = |message: String| ScenarioError {
+        file: file.into(),
+        line,
+        col,
+        field: "traffic.rate.file".into(),
+        message,
+    };
+    let csv_path = path.parent().unwrap_or(Path::new(".")).join(&t.file);
+    let csv_name = csv_path.display().to_string();
+    let meta = std::fs::metadata(&csv_path)
+        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+    if meta.len() > MAX_TRACE_BYTES {
+        return Err(at_field(format!(
+            "trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit"
+        )));
+    }
+    let csv = std::fs::read_to_string(&csv_path)
+        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+    let rows = parse_trace(&csv).map_err(|(line, message)| ScenarioError {
+        file: csv_name.clone(),
+        line,
+        col: 1,
+        field: "traffic.rate.file".into(),
+        message,
+    })?;
+    t.rows = rows;
+    let dur = s.duration.time().as_secs_f64();
+    let expected = s.traffic.rate.mean_rps(dur) * dur;
+    if expected > MAX_EXPECTED_REQUESTS {
+        return Err(at_field(format!(
+            "the trace's peak rate over {} exceeds the limit of {MAX_EXPECTED_REQUESTS:.0e} requests",
+            s.duration
+        )));
+    }
+    Ok(())
+}
+
+/// Parses trace rows; errors carry the 1-based line.
+pub(crate) fn parse_trace(csv: &str) -> Result<Vec<(f64, f64)>, (usize, String)> {
+    let mut rows: Vec<(f64, f64)> = Vec::new();
+    for (i, raw) in csv.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.split(',');
+        let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err((i + 1, format!("expected `seconds,rps`, got `{line}`")));
+        };
+        let (Ok(t), Ok(r)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>()) else {
+            if rows.is_empty() && i == 0 {
+                continue; // a header line
+            }
+            return Err((
+                i + 1,
+                format!("expected two numbers `seconds,rps`, got `{line}`"),
+            ));
+        };
+        if !t.is_finite() || t < 0.0 {
+            return Err((
+                i + 1,
+                format!("seconds must be a finite number ≥ 0, got {a}"),
+            ));
+        }
+        if !r.is_finite() || !(0.0..=1e6).contains(&r) {
+            return Err((i + 1, format!("rps must be from 0 to 1000000, got {b}")));
+        }
+        if rows.last().is_some_and(|p| t <= p.0) {
+            return Err((
+                i + 1,
+                format!(
+                    "seconds must increase from row to row, got {t} after {}",
+                    rows.last().map_or(0.0, |p| p.0)
+                ),
+            ));
+        }
+        if rows.len() >= 1_000_000 {
+            return Err((i + 1, "a trace may have at most 1000000 rows".into()));
+        }
+        rows.push((t, r));
+    }
+    if rows.is_empty() {
+        return Err((1, "the trace has no rows `seconds,rps`".into()));
+    }
+    Ok(rows)
+}
+
+/// Deserializes any value with this module's RON options (used for lesson and flag files).
+pub fn from_ron_str<T: for<'de> Deserialize<'de>>(
+    file: &str,
+    text: &str,
+) -> Result<T, ScenarioError> {
+    let mut de =
+        ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| ScenarioError {
+            file: file.into(),
+            line: e.span.start.line,
+            col: e.span.start.col,
+            field: String::new(),
+            message: e.code.to_string(),
+        })?;
+    let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        let spanned = de.span_error(e.into_inner());
+        ScenarioError {
+            file: file.into(),
+            line: spanned.span.start.line,
+            col: spanned.span.start.col,
+            field: path,
+            message: spanned.code.to_string(),
+        }
+    })?;
+    de.end().map_err(|e| {
+        let spanned = de.span_error(e);
+        ScenarioError {
+            file: file.into(),
+            line: spanned.span.start.line,
+            col: spanned.span.start.col,
+            field: String::new(),
+            message: spanned.code.to_string(),
+        }
+    })?;
+    Ok(v)
+}

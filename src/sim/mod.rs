@@ -1,0 +1,1118 @@
+//! The engine: simulated time, the event queue, keyed random streams, and
+//! [`Simulation`], which moves requests and instances through their lives and lets the
+//! strategy's controller act.
+//!
+//! The front ends drive it through a small API: [`Simulation::new`], [`step_until`],
+//! [`run_to_end`], [`step_for`] (wall-clock budgeted), [`apply`] for commands, read-only
+//! accessors, and [`crate::run`] for a finished run with its baseline.
+//!
+//! [`step_until`]: Simulation::step_until
+//! [`run_to_end`]: Simulation::run_to_end
+//! [`step_for`]: Simulation::step_for
+//! [`apply`]: Simulation::apply
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{Outcome, Recorder};
+use crate::model::fleet::{Fleet, NEW, Phase, STABLE};
+use crate::model::router::Router;
+use crate::model::service::{BACKOFF_RESET, ServiceTimes, VersionProfile, crash_backoff};
+use crate::model::traffic::{ArrivalProcess, Users};
+use crate::scenario::{Fault, Scenario, StrategySpec};
+use crate::strategy::{Controller, Ctx, LogEntry, RolloutCommand, RolloutOutcome, RolloutState};
+use queue::{Event, EventQueue, Life};
+use rng::{Stream, streams};
+use time::Time;
+
+/// Builds a controller context from disjoint fields of the simulation.
+macro_rules! ctx {
+    ($s:ident) => {
+        Ctx {
+            now: $s.now,
+            replicas: $s.cfg.replicas,
+            fleet: &mut $s.fleet,
+            router: &mut $s.router,
+            rollout: &mut $s.rollout,
+            log: &mut $s.log,
+            wakes: &mut $s.wakes,
+        }
+    };
+}
+
+/// A command from outside, applied at the current simulated time and recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    Rollout(RolloutCommand),
+    InjectFault(Fault),
+}
+
+/// A command with the time it was applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedCommand {
+    pub at_us: u64,
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReqState {
+    Free,
+    Queued,
+    InService,
+    /// The client timed out while it was being served; the server still works on it.
+    TimedOut,
+    /// The client timed out while it waited in a queue; skipped when dequeued.
+    Abandoned,
+    /// Sent to an instance that no longer answers; ends at its deadline.
+    Hanging,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Req {
+    id: u64,
+    arrival: Time,
+    deadline: Time,
+    done: Time,
+    user: u32,
+    generation: u32,
+    state: ReqState,
+    version: u8,
+    fail: bool,
+    timeout_armed: bool,
+}
+
+/// Settings the engine reads on every event, resolved once from the scenario.
+#[derive(Clone, Debug)]
+struct Config {
+    replicas: u32,
+    concurrency: usize,
+    queue_cap: usize,
+    timeout: Option<Time>,
+    provision: Time,
+    boot: Time,
+    probe_delay: Time,
+    probe_period: Time,
+    probe_failures: u64,
+    drain_timeout: Time,
+    mtbf_s: Option<f64>,
+    hourly_cost: f64,
+    fixed_hourly: f64,
+    release_at: Option<Time>,
+    end: Time,
+}
+
+/// One simulation run. `Clone` forks it: both copies continue identically unless they
+/// are given different commands.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    scenario: Arc<Scenario>,
+    cfg: Config,
+    now: Time,
+    queue: EventQueue,
+    arrivals: ArrivalProcess,
+    next_arrival: Option<Time>,
+    next_request: u64,
+    users: Users,
+    service: ServiceTimes,
+    versions: [VersionProfile; 2],
+    error_draw: Stream,
+    crash_draw: Stream,
+    fault_draw: Stream,
+    fleet: Fleet,
+    router: Router,
+    reqs: Vec<Req>,
+    free: Vec<u32>,
+    controller: Controller,
+    rollout: RolloutState,
+    dependency: Vec<(Time, f64, f64)>,
+    dep_factor: f64,
+    dep_error: f64,
+    metrics: Recorder,
+    in_system: u64,
+    system_area: f64,
+    instance_area: f64,
+    peak_instances: usize,
+    next_second: Time,
+    log: Vec<LogEntry>,
+    commands: Vec<RecordedCommand>,
+    fault_picks: u64,
+    first_new_crash: Option<Time>,
+    wakes: Vec<Time>,
+    dirty: bool,
+    finished: bool,
+}
+
+impl Simulation {
+    /// Builds a run of `scenario` with its own seed and strategy.
+    pub fn new(scenario: Arc<Scenario>) -> Simulation {
+        let s = &*scenario;
+        let seed = s.seed;
+        let end = s.duration.time();
+        let users = Users::new(&s.traffic, seed);
+        let stable = VersionProfile::stable(&s.fleet.version, &s.service);
+        let new = match &s.release {
+            Some(r) => VersionProfile::release(r, &s.service, |n| users.segment_index(n)),
+            None => VersionProfile {
+                name: "(none)".into(),
+                ..stable.clone()
+            },
+        };
+        let replicas = s.fleet.replicas.0 as u32;
+        let cfg = Config {
+            replicas,
+            concurrency: s.service.concurrency.0 as usize,
+            queue_cap: s.service.queue.0 as usize,
+            timeout: s.service.timeout.map(|d| d.time()),
+            provision: s.fleet.instance.provision.time(),
+            boot: s.fleet.instance.boot.time(),
+            probe_delay: s.fleet.readiness.initial_delay.time(),
+            probe_period: s.fleet.readiness.period.time(),
+            probe_failures: s.fleet.readiness.failure_threshold.0,
+            drain_timeout: s.fleet.drain_timeout.time(),
+            mtbf_s: s.fleet.mtbf.map(|d| d.as_secs_f64()),
+            hourly_cost: s.fleet.instance.hourly_cost.0,
+            fixed_hourly: s.cost.fixed_hourly.0,
+            release_at: match s.strategy {
+                StrategySpec::None => None,
+                _ => s.release.as_ref().map(|r| r.at.time()),
+            },
+            end,
+        };
+        let mut fleet = Fleet::new(s.fleet.zones.0 as u16);
+        fleet.min_ready = match &s.strategy {
+            StrategySpec::Rolling(r) => r.min_ready.time(),
+            StrategySpec::Recreate(r) => r.min_ready.time(),
+            StrategySpec::None => Time::ZERO,
+        };
+        let mut arrivals = ArrivalProcess::new(&s.traffic, seed, end);
+        let next_arrival = arrivals.next();
+        let seconds = end.whole_secs() as usize + 1;
+        let mut sim = Simulation {
+            cfg,
+            now: Time::ZERO,
+            queue: EventQueue::default(),
+            arrivals,
+            next_arrival,
+            next_request: 0,
+            service: ServiceTimes::new(&s.service.latency, seed),
+            versions: [stable, new],
+            error_draw: Stream::new(seed, streams::ERROR),
+            crash_draw: Stream::new(seed, streams::CRASH),
+            fault_draw: Stream::new(seed, streams::FAULT_PICK),
+            fleet,
+            router: Router::new(s.router.mode, s.router.affinity, seed),
+            reqs: Vec::new(),
+            free: Vec::new(),
+            controller: Controller::new(&s.strategy, replicas),
+            rollout: RolloutState {
+                outcome: if matches!(s.strategy, StrategySpec::None) {
+                    RolloutOutcome::NoRollout
+                } else {
+                    RolloutOutcome::Pending
+                },
+                started: None,
+                finished: None,
+                abort_at: None,
+                abort_reason: None,
+                recovered_at: None,
+                paused: false,
+            },
+            dependency: Vec::new(),
+            dep_factor: 1.0,
+            dep_error: 0.0,
+            metrics: Recorder::new(users.count, s.traffic.session_gap.time(), seconds),
+            users,
+            in_system: 0,
+            system_area: 0.0,
+            instance_area: 0.0,
+            peak_instances: 0,
+            next_second: Time::SECOND,
+            log: Vec::new(),
+            commands: Vec::new(),
+            fault_picks: 0,
+            first_new_crash: None,
+            wakes: Vec::new(),
+            dirty: false,
+            finished: false,
+            scenario,
+        };
+        sim.start_fleet();
+        if let Some(at) = sim.cfg.release_at {
+            sim.queue.push(at, Event::Release);
+        }
+        for (i, f) in sim.scenario.faults.iter().enumerate() {
+            sim.queue.push(f.at.time(), Event::Fault(i as u32));
+        }
+        sim
+    }
+
+    /// The initial fleet: `replicas` stable instances, ready and available at time 0.
+    fn start_fleet(&mut self) {
+        self.fleet.desired = [self.cfg.replicas, 0];
+        for _ in 0..self.cfg.replicas {
+            let zone = self.fleet.pick_zone(STABLE);
+            let id = self.fleet.add(STABLE, zone, Time::ZERO);
+            let inst = &mut self.fleet.instances[id as usize];
+            inst.phase = Phase::Running;
+            inst.up_since = Some(Time::ZERO);
+            inst.ready_since = Some(Time::ZERO);
+            inst.ready = true;
+            inst.available = true;
+            self.fleet.set_routable(id, true);
+            self.schedule_uptime_crash(id);
+        }
+        self.peak_instances = self.fleet.alive_count();
+    }
+
+    // ----- read-only views -------------------------------------------------------
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    pub fn end(&self) -> Time {
+        self.cfg.end
+    }
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+    pub fn metrics(&self) -> &Recorder {
+        &self.metrics
+    }
+    pub fn rollout(&self) -> &RolloutState {
+        &self.rollout
+    }
+    pub fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+    pub fn commands(&self) -> &[RecordedCommand] {
+        &self.commands
+    }
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+    pub fn version_names(&self) -> [&str; 2] {
+        [&self.versions[0].name, &self.versions[1].name]
+    }
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+    /// Requests that arrived and have not ended.
+    pub fn in_system(&self) -> u64 {
+        self.in_system
+    }
+    /// Time integral of requests in the system, request-seconds (for Little's law).
+    pub fn request_seconds(&self) -> f64 {
+        self.system_area / 1e6
+    }
+    /// Cost so far: instance time at the hourly price plus the fixed hourly cost.
+    pub fn cost(&self) -> f64 {
+        let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
+        self.instance_area / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
+    }
+    pub fn peak_instances(&self) -> usize {
+        self.peak_instances
+    }
+    /// The first harm done by the new version: its first failed request or crash.
+    pub fn first_new_harm(&self) -> Option<Time> {
+        match (self.metrics.first_new_failure, self.first_new_crash) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- driving ---------------------------------------------------------------
+
+    /// Applies a command at the current time and records it.
+    pub fn apply(&mut self, command: Command) {
+        self.commands.push(RecordedCommand {
+            at_us: self.now.as_micros(),
+            command: command.clone(),
+        });
+        match command {
+            Command::Rollout(cmd) => {
+                match cmd {
+                    RolloutCommand::Pause => self.rollout.paused = true,
+                    RolloutCommand::Resume => self.rollout.paused = false,
+                    _ => {}
+                }
+                self.log.push(LogEntry {
+                    t: self.now,
+                    text: format!("command: {cmd:?}"),
+                });
+                if self.rollout.started.is_some() {
+                    let mut cx = ctx!(self);
+                    self.controller.get().command(&mut cx, cmd);
+                    self.after_controller();
+                }
+            }
+            Command::InjectFault(f) => {
+                self.log.push(LogEntry {
+                    t: self.now,
+                    text: format!("fault injected: {f:?}"),
+                });
+                self.fault(&f);
+            }
+        }
+        self.flush();
+    }
+
+    /// Runs every event before `target` (capped at the end), then sets the clock to it.
+    pub fn step_until(&mut self, target: Time) {
+        let target = target.min(self.cfg.end);
+        while self.step_one(target) {}
+        self.advance_to(target);
+    }
+
+    /// Like [`step_until`](Self::step_until), but returns after about `budget` of wall
+    /// time. Returns true when `target` was reached.
+    pub fn step_for(&mut self, target: Time, budget: std::time::Duration) -> bool {
+        let target = target.min(self.cfg.end);
+        let start = std::time::Instant::now();
+        loop {
+            for _ in 0..1024 {
+                if !self.step_one(target) {
+                    self.advance_to(target);
+                    return true;
+                }
+            }
+            if start.elapsed() >= budget {
+                return false;
+            }
+        }
+    }
+
+    /// Runs to the end of the scenario, lets the requests in flight finish, and closes
+    /// the metrics.
+    pub fn run_to_end(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.step_until(self.cfg.end);
+        self.drain_in_flight();
+        self.finish_rollout();
+        self.finished = true;
+    }
+
+    /// Processes the next event if it is before `target` and the end; false otherwise.
+    fn step_one(&mut self, target: Time) -> bool {
+        let ev = self.queue.peek_time().unwrap_or(Time::MAX);
+        let arr = self.next_arrival.unwrap_or(Time::MAX);
+        let t = ev.min(arr);
+        if t >= self.cfg.end || t > target {
+            return false;
+        }
+        self.advance_to(t);
+        if ev <= arr {
+            if let Some((_, e)) = self.queue.pop() {
+                self.handle(e);
+            }
+        } else {
+            self.arrive();
+            self.next_arrival = self.arrivals.next();
+        }
+        self.flush();
+        true
+    }
+
+    /// After the end: no arrivals, faults or controller; requests in flight finish.
+    fn drain_in_flight(&mut self) {
+        let mut guard = 0u64;
+        while self.in_system > 0 {
+            let Some((t, e)) = self.queue.pop() else {
+                break;
+            };
+            self.now = self.now.max(t);
+            match e {
+                Event::Wake
+                | Event::Release
+                | Event::Fault(_)
+                | Event::ZoneUp(_)
+                | Event::DependencyEnd => {}
+                _ => self.handle(e),
+            }
+            self.dirty = false;
+            guard += 1;
+            if guard > 1 << 32 {
+                break;
+            }
+        }
+        // Requests that ended after the end are counted in the last second.
+        let tail = std::mem::take(&mut self.metrics.cur);
+        if let Some(last) = self.metrics.series.last_mut() {
+            last.arrivals += tail.arrivals;
+            for v in 0..2 {
+                last.success[v] += tail.success[v];
+                last.error[v] += tail.error[v];
+                last.timeout[v] += tail.timeout[v];
+                last.rejected[v] += tail.rejected[v];
+            }
+            last.no_backend += tail.no_backend;
+        }
+    }
+
+    fn finish_rollout(&mut self) {
+        if self.rollout.outcome == RolloutOutcome::Pending {
+            self.rollout.outcome = RolloutOutcome::Running;
+        }
+    }
+
+    /// Moves the clock to `t`, integrating cost and occupancy and closing seconds.
+    fn advance_to(&mut self, t: Time) {
+        while self.next_second <= t && self.next_second <= self.cfg.end {
+            let b = self.next_second;
+            self.integrate(b);
+            let ready = [
+                self.fleet.routable[0].len() as u16,
+                self.fleet.routable[1].len() as u16,
+            ];
+            let share = self.router.share_new(&self.fleet);
+            let cost = self.cost();
+            self.metrics
+                .close_second(ready, self.fleet.alive_count() as u16, share, cost);
+            self.next_second = b + Time::SECOND;
+        }
+        self.integrate(t);
+    }
+
+    fn integrate(&mut self, t: Time) {
+        if t > self.now {
+            let until = t.min(self.cfg.end);
+            if until > self.now {
+                let dt = (until - self.now).as_micros() as f64;
+                self.instance_area += self.fleet.alive_count() as f64 * dt;
+                self.system_area += self.in_system as f64 * dt;
+            }
+            self.now = t;
+        }
+    }
+
+    // ----- requests --------------------------------------------------------------
+
+    fn alloc(&mut self, r: Req) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            let generation = self.reqs[slot as usize].generation;
+            self.reqs[slot as usize] = Req { generation, ..r };
+            slot
+        } else {
+            self.reqs.push(r);
+            (self.reqs.len() - 1) as u32
+        }
+    }
+
+    fn release_slot(&mut self, slot: u32) {
+        let r = &mut self.reqs[slot as usize];
+        r.state = ReqState::Free;
+        r.generation = r.generation.wrapping_add(1);
+        self.free.push(slot);
+    }
+
+    fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
+        self.metrics
+            .finish(user, version, outcome, latency, self.now);
+        self.in_system -= 1;
+    }
+
+    fn arrive(&mut self) {
+        let id = self.next_request;
+        self.next_request += 1;
+        let user = self.users.user_of_request(id);
+        self.metrics.arrival(user);
+        self.in_system += 1;
+        let Some(inst) = self.router.pick(&self.fleet, id, user) else {
+            self.end_request(user, None, Outcome::Rejected, Time::ZERO);
+            return;
+        };
+        let (version, unresponsive, busy, queued) = {
+            let i = &self.fleet.instances[inst as usize];
+            (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
+        };
+        self.metrics.served(user, version, self.now);
+        let deadline = self.cfg.timeout.map_or(Time::MAX, |d| self.now + d);
+        let req = Req {
+            id,
+            arrival: self.now,
+            deadline,
+            done: Time::MAX,
+            user,
+            generation: 0,
+            state: ReqState::Queued,
+            version,
+            fail: false,
+            timeout_armed: false,
+        };
+        if unresponsive {
+            if deadline == Time::MAX {
+                self.end_request(user, Some(version), Outcome::Error, Time::ZERO);
+            } else {
+                let slot = self.alloc(Req {
+                    state: ReqState::Hanging,
+                    ..req
+                });
+                self.arm_timeout(slot);
+            }
+            return;
+        }
+        if busy < self.cfg.concurrency {
+            let slot = self.alloc(req);
+            self.start_service(inst, slot);
+        } else if queued < self.cfg.queue_cap {
+            let slot = self.alloc(req);
+            self.fleet.instances[inst as usize].queue.push_back(slot);
+            if deadline != Time::MAX {
+                self.arm_timeout(slot);
+            }
+        } else {
+            self.end_request(user, Some(version), Outcome::Rejected, Time::ZERO);
+        }
+    }
+
+    fn arm_timeout(&mut self, slot: u32) {
+        let r = &mut self.reqs[slot as usize];
+        if !r.timeout_armed && r.deadline != Time::MAX {
+            r.timeout_armed = true;
+            let (deadline, generation) = (r.deadline, r.generation);
+            self.queue
+                .push(deadline, Event::Timeout { slot, generation });
+        }
+    }
+
+    fn start_service(&mut self, inst: u32, slot: u32) {
+        let (version, busy) = {
+            let i = &self.fleet.instances[inst as usize];
+            (i.version, i.in_service.len())
+        };
+        let r = self.reqs[slot as usize];
+        let profile = &self.versions[version as usize];
+        let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
+        let done = self.now + Time::from_micros(micros.round().max(0.0).min(1e15) as u64);
+        let utilization = busy as f64 / self.cfg.concurrency as f64;
+        let p =
+            profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
+        let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
+        {
+            let rr = &mut self.reqs[slot as usize];
+            rr.state = ReqState::InService;
+            rr.done = done;
+            rr.fail = fail;
+        }
+        self.fleet.instances[inst as usize].in_service.push(slot);
+        self.queue.push(
+            done,
+            Event::ServiceDone {
+                inst,
+                slot,
+                generation: r.generation,
+            },
+        );
+        if r.deadline < done {
+            self.arm_timeout(slot);
+        }
+    }
+
+    fn service_done(&mut self, inst: u32, slot: u32, generation: u32) {
+        let r = self.reqs[slot as usize];
+        if r.generation != generation
+            || !matches!(r.state, ReqState::InService | ReqState::TimedOut)
+        {
+            return;
+        }
+        let list = &mut self.fleet.instances[inst as usize].in_service;
+        if let Some(p) = list.iter().position(|&s| s == slot) {
+            list.swap_remove(p);
+        }
+        if r.state == ReqState::InService {
+            let outcome = if r.fail {
+                Outcome::Error
+            } else {
+                Outcome::Success
+            };
+            self.end_request(r.user, Some(r.version), outcome, self.now - r.arrival);
+        }
+        self.release_slot(slot);
+        self.pull_queue(inst);
+        let i = &self.fleet.instances[inst as usize];
+        if i.deleting && !i.has_work() && i.alive() {
+            self.terminate(inst);
+        }
+    }
+
+    fn pull_queue(&mut self, inst: u32) {
+        loop {
+            let i = &mut self.fleet.instances[inst as usize];
+            if i.in_service.len() >= self.cfg.concurrency {
+                return;
+            }
+            let Some(slot) = i.queue.pop_front() else {
+                return;
+            };
+            if self.reqs[slot as usize].state == ReqState::Abandoned {
+                self.release_slot(slot);
+                continue;
+            }
+            self.start_service(inst, slot);
+        }
+    }
+
+    fn timeout(&mut self, slot: u32, generation: u32) {
+        let r = self.reqs[slot as usize];
+        if r.generation != generation {
+            return;
+        }
+        let latency = self.now - r.arrival;
+        match r.state {
+            ReqState::Queued => {
+                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.reqs[slot as usize].state = ReqState::Abandoned;
+            }
+            ReqState::InService if r.done > self.now => {
+                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.reqs[slot as usize].state = ReqState::TimedOut;
+            }
+            ReqState::Hanging => {
+                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.release_slot(slot);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends or orphans every request on an instance: with `hang`, clients wait for their
+    /// deadline (a silent instance); otherwise they get an error now (a reset connection).
+    fn fail_all(&mut self, inst: u32, hang: bool) {
+        let i = &mut self.fleet.instances[inst as usize];
+        let mut slots: Vec<u32> = std::mem::take(&mut i.in_service);
+        slots.extend(i.queue.drain(..));
+        for slot in slots {
+            let r = self.reqs[slot as usize];
+            match r.state {
+                ReqState::InService | ReqState::Queued => {
+                    if hang && r.deadline != Time::MAX {
+                        self.reqs[slot as usize].state = ReqState::Hanging;
+                        self.arm_timeout(slot);
+                    } else {
+                        self.end_request(
+                            r.user,
+                            Some(r.version),
+                            Outcome::Error,
+                            self.now - r.arrival,
+                        );
+                        self.release_slot(slot);
+                    }
+                }
+                ReqState::TimedOut | ReqState::Abandoned => self.release_slot(slot),
+                ReqState::Free | ReqState::Hanging => {}
+            }
+        }
+    }
+
+    // ----- instances -------------------------------------------------------------
+
+    fn life_at(&mut self, t: Time, inst: u32, what: Life) {
+        let epoch = self.fleet.instances[inst as usize].epoch;
+        self.queue.push(t, Event::Life { inst, epoch, what });
+    }
+
+    fn create_instance(&mut self, version: u8) {
+        let zone = self.fleet.pick_zone(version);
+        let id = self.fleet.add(version, zone, self.now);
+        self.peak_instances = self.peak_instances.max(self.fleet.alive_count());
+        if self.fleet.zone_down[zone as usize] > 0 {
+            self.fleet.instances[id as usize].phase = Phase::Down;
+            return;
+        }
+        let t = self.now + self.cfg.provision;
+        self.life_at(t, id, Life::ContainerStart);
+    }
+
+    fn container_start(&mut self, id: u32) {
+        let crash_loop = {
+            let i = &mut self.fleet.instances[id as usize];
+            i.phase = Phase::Booting;
+            i.up_since = None;
+            self.versions[i.version as usize].crash_loop
+        };
+        let t = self.now + self.cfg.boot;
+        self.fleet.instances[id as usize].ready_since = None;
+        let what = if crash_loop {
+            Life::StartupCrash
+        } else {
+            Life::AppUp
+        };
+        self.life_at(t, id, what);
+        self.container_started_at(id);
+    }
+
+    fn container_started_at(&mut self, id: u32) {
+        // The probe schedule is anchored at the container start, which is now.
+        let first_probe = self.now + self.cfg.probe_delay;
+        let app_up = self.now + self.cfg.boot;
+        let ready_at = if app_up <= first_probe {
+            first_probe
+        } else {
+            let p = self.cfg.probe_period.as_micros();
+            let k = (app_up - first_probe).as_micros().div_ceil(p);
+            first_probe + Time::from_micros(k * p)
+        };
+        if !self.versions[self.fleet.instances[id as usize].version as usize].crash_loop {
+            self.life_at(ready_at, id, Life::Ready);
+        }
+    }
+
+    fn app_up(&mut self, id: u32) {
+        let i = &mut self.fleet.instances[id as usize];
+        i.phase = Phase::Running;
+        i.up_since = Some(self.now);
+        self.schedule_uptime_crash(id);
+    }
+
+    /// Crash after an exponential uptime: the version's leak and the fleet's MTBF
+    /// combine as competing exponentials (rates add).
+    fn schedule_uptime_crash(&mut self, id: u32) {
+        let i = &self.fleet.instances[id as usize];
+        let mut rate = 0.0;
+        if let Some(m) = self.versions[i.version as usize].crash_after_mean_s {
+            rate += 1.0 / m;
+        }
+        if let Some(m) = self.cfg.mtbf_s {
+            rate += 1.0 / m;
+        }
+        if rate <= 0.0 {
+            return;
+        }
+        let key = ((id as u64) << 24) ^ (i.restarts as u64) ^ ((i.epoch as u64) << 48);
+        let uptime = -self.crash_draw.open_unit(key).ln() / rate;
+        let t = self.now + Time::from_secs_f64(uptime);
+        self.life_at(t, id, Life::Crash);
+    }
+
+    fn ready(&mut self, id: u32) {
+        let i = &mut self.fleet.instances[id as usize];
+        if i.deleting {
+            return;
+        }
+        i.ready = true;
+        i.ready_since = Some(self.now);
+        self.fleet.set_routable(id, true);
+        if self.fleet.min_ready == Time::ZERO {
+            self.fleet.instances[id as usize].available = true;
+        } else {
+            let t = self.now + self.fleet.min_ready;
+            self.life_at(t, id, Life::Available);
+        }
+        self.dirty = true;
+    }
+
+    fn crash(&mut self, id: u32) {
+        self.fail_all(id, false);
+        self.fleet.set_routable(id, false);
+        let now = self.now;
+        let i = &mut self.fleet.instances[id as usize];
+        i.ready = false;
+        i.available = false;
+        i.epoch += 1;
+        if i.version == NEW && self.first_new_crash.is_none() {
+            self.first_new_crash = Some(now);
+        }
+        if i.deleting {
+            self.terminate(id);
+            return;
+        }
+        if i.up_since.is_some_and(|u| now - u >= BACKOFF_RESET) {
+            i.restarts = 0;
+        }
+        i.restarts += 1;
+        i.phase = Phase::Backoff;
+        i.up_since = None;
+        let t = now + crash_backoff(i.restarts);
+        self.life_at(t, id, Life::ContainerStart);
+        self.dirty = true;
+    }
+
+    fn delete(&mut self, id: u32) {
+        self.fleet.set_routable(id, false);
+        let i = &mut self.fleet.instances[id as usize];
+        i.deleting = true;
+        i.ready = false;
+        i.available = false;
+        i.epoch += 1;
+        let idle = !i.has_work()
+            || matches!(
+                i.phase,
+                Phase::Pending | Phase::Booting | Phase::Backoff | Phase::Down
+            );
+        if idle {
+            self.fail_all(id, false);
+            self.terminate(id);
+        } else {
+            i.phase = Phase::Draining;
+            let t = self.now + self.cfg.drain_timeout;
+            self.life_at(t, id, Life::DrainDeadline);
+        }
+    }
+
+    fn terminate(&mut self, id: u32) {
+        self.fleet.mark_terminated(id);
+        self.dirty = true;
+    }
+
+    /// Creates or deletes instances so each version has its desired count.
+    fn sync_fleet(&mut self) {
+        for v in [STABLE, NEW] {
+            let current = self.fleet.status(v).current;
+            let desired = self.fleet.desired[v as usize];
+            if current < desired {
+                for _ in current..desired {
+                    self.create_instance(v);
+                }
+            } else if current > desired {
+                for id in self.fleet.victims(v, (current - desired) as usize) {
+                    self.delete(id);
+                }
+            }
+        }
+    }
+
+    // ----- faults ----------------------------------------------------------------
+
+    fn fault(&mut self, f: &Fault) {
+        match f {
+            Fault::CrashInstances(c) => {
+                let version = c
+                    .version
+                    .as_ref()
+                    .and_then(|n| self.versions.iter().position(|v| v.name == *n));
+                let mut pool: Vec<u32> = match version {
+                    Some(v) => self.fleet.routable[v].clone(),
+                    None => self.fleet.routable.concat(),
+                };
+                pool.sort_unstable();
+                for _ in 0..c.count.0 {
+                    if pool.is_empty() {
+                        break;
+                    }
+                    let k = self.fault_draw.index(self.fault_picks, pool.len());
+                    self.fault_picks += 1;
+                    let id = pool.remove(k);
+                    self.crash(id);
+                }
+            }
+            Fault::ZoneOutage(z) => {
+                let zone = z.zone.0 as u16;
+                if zone >= self.fleet.zones {
+                    return;
+                }
+                self.fleet.zone_down[zone as usize] += 1;
+                let ids: Vec<u32> = self
+                    .fleet
+                    .active
+                    .iter()
+                    .copied()
+                    .filter(|&id| self.fleet.instances[id as usize].zone == zone)
+                    .collect();
+                for id in ids {
+                    self.fail_all(id, true);
+                    let i = &mut self.fleet.instances[id as usize];
+                    if i.deleting {
+                        self.terminate(id);
+                        continue;
+                    }
+                    i.epoch += 1;
+                    i.phase = Phase::Down;
+                    i.up_since = None;
+                    if i.ready {
+                        // Still in the endpoints until its readiness probe has failed
+                        // `failureThreshold` times in a row.
+                        i.unresponsive = true;
+                        let t = self.now
+                            + Time::from_micros(
+                                self.cfg.probe_period.as_micros() * self.cfg.probe_failures,
+                            );
+                        self.life_at(t, id, Life::ProbeFailed);
+                    }
+                }
+                self.queue
+                    .push(self.now + z.duration.time(), Event::ZoneUp(zone));
+                self.dirty = true;
+            }
+            Fault::DependencySlow(d) => {
+                self.dependency
+                    .push((self.now + d.duration.time(), d.factor.0, 0.0));
+                self.queue
+                    .push(self.now + d.duration.time(), Event::DependencyEnd);
+                self.update_dependency();
+            }
+            Fault::DependencyErrors(d) => {
+                self.dependency
+                    .push((self.now + d.duration.time(), 1.0, d.rate.0));
+                self.queue
+                    .push(self.now + d.duration.time(), Event::DependencyEnd);
+                self.update_dependency();
+            }
+        }
+    }
+
+    fn update_dependency(&mut self) {
+        let now = self.now;
+        self.dependency.retain(|d| d.0 > now);
+        self.dep_factor = self.dependency.iter().map(|d| d.1).product();
+        self.dep_error = 1.0 - self.dependency.iter().map(|d| 1.0 - d.2).product::<f64>();
+    }
+
+    fn zone_up(&mut self, zone: u16) {
+        let z = &mut self.fleet.zone_down[zone as usize];
+        *z = z.saturating_sub(1);
+        if *z > 0 {
+            return;
+        }
+        let ids: Vec<u32> = self
+            .fleet
+            .active
+            .iter()
+            .copied()
+            .filter(|&id| self.fleet.instances[id as usize].zone == zone)
+            .collect();
+        for id in ids {
+            self.fleet.set_routable(id, false);
+            let i = &mut self.fleet.instances[id as usize];
+            if i.phase != Phase::Down {
+                continue;
+            }
+            i.unresponsive = false;
+            i.ready = false;
+            i.available = false;
+            i.epoch += 1;
+            let provision = self.cfg.provision;
+            let t = self.now + provision;
+            self.life_at(t, id, Life::ContainerStart);
+        }
+        self.dirty = true;
+    }
+
+    // ----- events and the controller ---------------------------------------------
+
+    fn handle(&mut self, e: Event) {
+        match e {
+            Event::ServiceDone {
+                inst,
+                slot,
+                generation,
+            } => self.service_done(inst, slot, generation),
+            Event::Timeout { slot, generation } => self.timeout(slot, generation),
+            Event::Life { inst, epoch, what } => {
+                let i = &self.fleet.instances[inst as usize];
+                if i.epoch != epoch || !i.alive() {
+                    return;
+                }
+                match what {
+                    Life::ContainerStart => self.container_start(inst),
+                    Life::AppUp => self.app_up(inst),
+                    Life::StartupCrash | Life::Crash => self.crash(inst),
+                    Life::Ready => self.ready(inst),
+                    Life::Available => {
+                        let i = &mut self.fleet.instances[inst as usize];
+                        if i.ready && !i.deleting {
+                            i.available = true;
+                            self.dirty = true;
+                        }
+                    }
+                    Life::DrainDeadline => {
+                        self.fail_all(inst, false);
+                        self.terminate(inst);
+                    }
+                    Life::ProbeFailed => {
+                        self.fleet.set_routable(inst, false);
+                        let i = &mut self.fleet.instances[inst as usize];
+                        i.ready = false;
+                        i.available = false;
+                        i.unresponsive = false;
+                        self.dirty = true;
+                    }
+                }
+            }
+            Event::Wake => self.dirty = true,
+            Event::Release => {
+                self.rollout.started = Some(self.now);
+                self.rollout.outcome = RolloutOutcome::Running;
+                let name = self.versions[NEW as usize].name.clone();
+                self.log.push(LogEntry {
+                    t: self.now,
+                    text: format!("release of {name} starts"),
+                });
+                let mut cx = ctx!(self);
+                self.controller.get().start(&mut cx);
+                self.after_controller();
+                self.dirty = true;
+            }
+            Event::Fault(n) => {
+                let f = self.scenario.faults[n as usize].fault.clone();
+                self.log.push(LogEntry {
+                    t: self.now,
+                    text: format!("fault: {f:?}"),
+                });
+                self.fault(&f);
+            }
+            Event::ZoneUp(z) => self.zone_up(z),
+            Event::DependencyEnd => self.update_dependency(),
+        }
+    }
+
+    fn after_controller(&mut self) {
+        for t in std::mem::take(&mut self.wakes) {
+            self.queue.push(t, Event::Wake);
+        }
+        self.sync_fleet();
+    }
+
+    /// Lets the controller act until it is satisfied, then materialises its wishes.
+    fn flush(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        if self.rollout.started.is_some() {
+            for _ in 0..32 {
+                let before = (self.fleet.desired, self.router.weight, self.rollout.outcome);
+                let mut cx = ctx!(self);
+                self.controller.get().reconcile(&mut cx);
+                self.after_controller();
+                let after = (self.fleet.desired, self.router.weight, self.rollout.outcome);
+                if before == after {
+                    break;
+                }
+            }
+        } else {
+            self.sync_fleet();
+        }
+        self.dirty = false;
+        self.check_recovered();
+    }
+
+    /// Recovery after an abort: no routable new instance, no work left on one, and
+    /// stable ready capacity back at `replicas`.
+    fn check_recovered(&mut self) {
+        if self.rollout.abort_at.is_none() || self.rollout.recovered_at.is_some() {
+            return;
+        }
+        if self.fleet.routable[NEW as usize].is_empty()
+            && self.fleet.work_on(NEW) == 0
+            && self.fleet.routable[STABLE as usize].len() as u32 >= self.cfg.replicas
+        {
+            self.rollout.recovered_at = Some(self.now);
+            self.log.push(LogEntry {
+                t: self.now,
+                text: "recovered: no traffic on the new version, stable capacity restored".into(),
+            });
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The event queue: a binary heap ordered by `(time, sequence number)`, so events at
+//! equal times run in the order they were scheduled and every run is deterministic.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::time::Time;
+
+/// What happens to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Life {
+    ContainerStart,
+    AppUp,
+    /// The application crashes while starting (crash loop).
+    StartupCrash,
+    Ready,
+    Available,
+    /// Crash after some uptime (leak, random failure).
+    Crash,
+    DrainDeadline,
+    /// Readiness probes have failed `failureThreshold` times: out of the endpoints.
+    ProbeFailed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    ServiceDone {
+        inst: u32,
+        slot: u32,
+        generation: u32,
+    },
+    Timeout {
+        slot: u32,
+        generation: u32,
+    },
+    Life {
+        inst: u32,
+        epoch: u32,
+        what: Life,
+    },
+    /// A controller asked to be woken.
+    Wake,
+    /// The release starts.
+    Release,
+    /// Scheduled fault number `n` of the scenario.
+    Fault(u32),
+    /// A zone comes back.
+    ZoneUp(u16),
+    /// A dependency fault ends.
+    DependencyEnd,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    time: Time,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap, we want the earliest first.
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EventQueue {
+    heap: BinaryHeap<Entry>,
+    seq: u64,
+}
+
+impl EventQueue {
+    pub fn push(&mut self, time: Time, event: Event) {
+        self.seq += 1;
+        self.heap.push(Entry {
+            time,
+            seq: self.seq,
+            event,
+        });
+    }
+    pub fn peek_time(&self) -> Option<Time> {
+        self.heap.peek().map(|e| e.time)
+    }
+    pub fn pop(&mut self) -> Option<(Time, Event)> {
+        self.heap.pop().map(|e| (e.time, e.event))
+    }
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_times_pop_in_insertion_order() {
+        let mut q = EventQueue::default();
+        q.push(Time::from_secs(2), Event::Fault(0));
+        q.push(Time::from_secs(1), Event::Fault(1));
+        q.push(Time::from_secs(1), Event::Fault(2));
+        q.push(Time::from_secs(1), Event::Fault(3));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(
+            order,
+            vec![
+                Event::Fault(1),
+                Event::Fault(2),
+                Event::Fault(3),
+                Event::Fault(0)
+            ]
+        );
+    }
+}
