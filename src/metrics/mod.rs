@@ -130,6 +130,9 @@ pub struct Recorder {
     session_gap: u64,
     /// First request that failed on the new version.
     pub first_new_failure: Option<Time>,
+    /// A running hash of every arrival's time and user: two runs with equal digests saw
+    /// the same arrival sequence.
+    pub arrival_digest: u64,
 }
 
 impl Recorder {
@@ -149,11 +152,14 @@ impl Recorder {
             session_mask: vec![0; users as usize],
             session_gap: session_gap.as_micros(),
             first_new_failure: None,
+            arrival_digest: 0,
         }
     }
 
     #[inline]
-    pub fn arrival(&mut self, user: u32) {
+    pub fn arrival(&mut self, user: u32, now: Time) {
+        self.arrival_digest =
+            crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
         self.arrivals += 1;
         self.cur.arrivals += 1;
         self.active_users.insert(user);

@@ -64,12 +64,32 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
             MAX_FILE_BYTES
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let bytes = read_bounded(path, MAX_FILE_BYTES)
+        .map_err(|e| whole(format!("cannot read the file: {e}")))?
+        .ok_or_else(|| {
+            whole(format!(
+                "the file is longer than {MAX_FILE_BYTES} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes"
+            ))
+        })?;
     let text =
         String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
     let mut scenario = parse_str(&file, &text)?;
     load_trace(&mut scenario, path, &file, &text)?;
     Ok(scenario)
+}
+
+/// Reads a whole file, but at most `limit` bytes: `Ok(None)` if it is longer.
+///
+/// The `metadata().len()` checks cannot do this alone: devices and pipes report a length
+/// of 0, so `deploysim validate /dev/zero` (or a trace `file: "/dev/zero"`) would read
+/// until memory runs out.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Parses and checks scenario text; `file` is used in messages. A `Trace` profile's rows
@@ -352,8 +372,15 @@ fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(
             "trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit"
         )));
     }
-    let csv = std::fs::read_to_string(&csv_path)
-        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+    let csv = read_bounded(&csv_path, MAX_TRACE_BYTES)
+        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?
+        .ok_or_else(|| {
+            at_field(format!(
+                "trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit"
+            ))
+        })?;
+    let csv = String::from_utf8(csv)
+        .map_err(|e| at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")))?;
     let rows = parse_trace(&csv).map_err(|(line, message)| ScenarioError {
         file: csv_name.clone(),
         line,

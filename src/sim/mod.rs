@@ -354,6 +354,7 @@ impl Simulation {
                     let mut cx = ctx!(self);
                     self.controller.get().command(&mut cx, cmd);
                     self.after_controller();
+                    self.dirty = true;
                 }
             }
             Command::InjectFault(f) => {
@@ -372,6 +373,67 @@ impl Simulation {
         let target = target.min(self.cfg.end);
         while self.step_one(target) {}
         self.advance_to(target);
+    }
+
+    /// Processes exactly one event (an arrival or a scheduled event) before the end.
+    /// Returns false when nothing is left before the end. For tests and step-by-step
+    /// teaching; front ends normally use [`step_until`](Self::step_until).
+    pub fn step(&mut self) -> bool {
+        self.step_one(self.cfg.end)
+    }
+
+    /// Checks the engine's bookkeeping: requests whose client still waits equal the
+    /// requests in the system, routable instances are ready and alive, no instance serves
+    /// more than its concurrency, and outcomes plus requests in flight equal arrivals.
+    pub fn audit(&self) -> Result<(), String> {
+        let waiting = self
+            .reqs
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    ReqState::Queued | ReqState::InService | ReqState::Hanging
+                )
+            })
+            .count() as u64;
+        if waiting != self.in_system {
+            return Err(format!(
+                "{waiting} requests wait in the slab but {} are in the system",
+                self.in_system
+            ));
+        }
+        if self.metrics.ended() + self.in_system != self.metrics.arrivals {
+            return Err(format!(
+                "ended {} + in flight {} != arrivals {}",
+                self.metrics.ended(),
+                self.in_system,
+                self.metrics.arrivals
+            ));
+        }
+        for v in 0..2 {
+            for &id in &self.fleet.routable[v] {
+                let i = &self.fleet.instances[id as usize];
+                if !i.ready || !i.alive() || i.deleting || i.version as usize != v {
+                    return Err(format!(
+                        "instance {id} is routable but not a ready, live instance of version {v}"
+                    ));
+                }
+            }
+        }
+        for i in &self.fleet.instances {
+            if i.in_service.len() > self.cfg.concurrency {
+                return Err(format!(
+                    "instance {} serves {} requests with concurrency {}",
+                    i.id,
+                    i.in_service.len(),
+                    self.cfg.concurrency
+                ));
+            }
+            if !i.alive() && i.has_work() {
+                return Err(format!("terminated instance {} still holds requests", i.id));
+            }
+        }
+        Ok(())
     }
 
     /// Like [`step_until`](Self::step_until), but returns after about `budget` of wall
@@ -527,7 +589,7 @@ impl Simulation {
         let id = self.next_request;
         self.next_request += 1;
         let user = self.users.user_of_request(id);
-        self.metrics.arrival(user);
+        self.metrics.arrival(user, self.now);
         self.in_system += 1;
         let Some(inst) = self.router.pick(&self.fleet, id, user) else {
             self.end_request(user, None, Outcome::Rejected, Time::ZERO);

@@ -1,0 +1,491 @@
+//! Bad scenario files given to the command line.
+//!
+//! Every case runs the compiled binary as `deploysim validate FILE` and as
+//! `deploysim run FILE` and requires a clean rejection: a non-zero exit code that is not
+//! a panic (101) or a signal, no "panicked" on stderr, and an error on stderr of the form
+//! `FILE:LINE:COL: ...` that names the field where there is one.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DEPLOYSIM: &str = env!("CARGO_BIN_EXE_deploysim");
+
+/// Largest scenario file accepted (`MAX_FILE_BYTES` in `src/scenario/load.rs`).
+const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Longest a single command may take before it counts as a hang.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// A directory of its own for one test, removed when the test ends.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("deploysim-bad-input-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("cannot create the test's temp dir");
+        TempDir(dir)
+    }
+
+    /// Writes `contents` to `name` in this directory and returns its path.
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("cannot write a test file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A scenario whose extra `fields` start on line 4, after `name` and `duration`.
+fn scenario_with(fields: &str) -> String {
+    format!("Scenario(\n    name: \"bad\",\n    duration: \"10m\",\n    {fields}\n)\n")
+}
+
+/// Runs `cmd` with stdout discarded; returns its exit code (`None`: killed by a signal)
+/// and stderr. Fails the test if it runs longer than [`TIME_LIMIT`].
+fn exit_code_and_stderr(mut cmd: Command) -> (Option<i32>, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start deploysim");
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for deploysim") {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (status.code(), reader.join().expect("stderr reader"))
+}
+
+/// The `LINE:COL` that follows `prefix` in `text`, if `prefix` is followed by
+/// `<digits>:<digits>:`.
+fn position_after(text: &str, prefix: &str) -> Option<(u32, u32)> {
+    text.match_indices(prefix).find_map(|(at, _)| {
+        let rest = &text[at + prefix.len()..];
+        let (line, rest) = rest.split_once(':')?;
+        let (col, _) = rest.split_once(':')?;
+        Some((line.parse().ok()?, col.parse().ok()?))
+    })
+}
+
+/// Checks one command's clean rejection and returns the reported `(line, col)` in
+/// `located_in`.
+fn check_rejected(
+    what: &str,
+    (code, stderr): (Option<i32>, String),
+    located_in: &Path,
+    needles: &[&str],
+) -> (u32, u32) {
+    assert!(!stderr.contains("panicked"), "`{what}` panicked:\n{stderr}");
+    match code {
+        None => panic!("`{what}` was killed by a signal; stderr:\n{stderr}"),
+        Some(0) => panic!("`{what}` accepted the file; stderr:\n{stderr}"),
+        Some(101) => panic!("`{what}` exited with 101 (a panic); stderr:\n{stderr}"),
+        Some(_) => {}
+    }
+    let prefix = format!("{}:", located_in.display());
+    let Some(position) = position_after(&stderr, &prefix) else {
+        panic!("`{what}`: stderr does not contain `{prefix}LINE:COL:`:\n{stderr}");
+    };
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "`{what}`: stderr does not mention `{needle}`:\n{stderr}"
+        );
+    }
+    position
+}
+
+/// Runs `deploysim validate FILE` and `deploysim run FILE`; both must reject the file
+/// cleanly with an error at a position in `located_in` that mentions every needle.
+/// Returns the `(line, col)` reported by `validate`.
+fn assert_rejected_at(file: &Path, located_in: &Path, needles: &[&str]) -> (u32, u32) {
+    let mut position = None;
+    for subcommand in ["validate", "run"] {
+        let mut cmd = Command::new(DEPLOYSIM);
+        cmd.arg(subcommand).arg(file);
+        let what = format!("deploysim {subcommand} {}", file.display());
+        let at = check_rejected(&what, exit_code_and_stderr(cmd), located_in, needles);
+        position.get_or_insert(at);
+    }
+    position.expect("two commands ran")
+}
+
+/// [`assert_rejected_at`] for errors located in the scenario file itself.
+fn assert_rejected(file: &Path, needles: &[&str]) -> (u32, u32) {
+    assert_rejected_at(file, file, needles)
+}
+
+// ---- Syntax ------------------------------------------------------------------------
+
+#[test]
+fn a_missing_comma_is_reported_where_the_comma_is_expected() {
+    let dir = TempDir::new("missing_comma");
+    let file = dir.write(
+        "bad.ron",
+        "Scenario(\n    name: \"bad\"\n    duration: \"10m\",\n)\n",
+    );
+    let (line, _) = assert_rejected(&file, &["comma"]);
+    assert_eq!(line, 3, "the comma is missing before line 3");
+}
+
+#[test]
+fn a_stray_bracket_is_reported_on_its_line_with_the_enclosing_field() {
+    let dir = TempDir::new("stray_bracket");
+    let file = dir.write("bad.ron", scenario_with("fleet: (replicas: 3]),"));
+    let (line, _) = assert_rejected(&file, &["fleet"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_file_cut_off_in_the_middle_is_rejected_with_a_position() {
+    let dir = TempDir::new("truncated");
+    let text = std::fs::read_to_string(scenarios_dir().join("rolling.ron"))
+        .expect("scenarios/rolling.ron is readable");
+    let mut cut = text.len() / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let file = dir.write("truncated.ron", &text[..cut]);
+    assert_rejected(&file, &[]);
+}
+
+#[test]
+fn a_file_missing_its_closing_parenthesis_is_rejected_with_a_position() {
+    let dir = TempDir::new("unclosed");
+    let file = dir.write(
+        "unclosed.ron",
+        "Scenario(\n    name: \"bad\",\n    duration: \"10m\",\n",
+    );
+    assert_rejected(&file, &[]);
+}
+
+#[test]
+fn an_empty_file_is_rejected_at_its_start() {
+    let dir = TempDir::new("empty");
+    let file = dir.write("empty.ron", "");
+    assert_eq!(assert_rejected(&file, &[]), (1, 1));
+}
+
+// ---- Schema ------------------------------------------------------------------------
+
+#[test]
+fn an_unknown_field_is_named_and_located() {
+    let dir = TempDir::new("unknown_field");
+    let file = dir.write("bad.ron", scenario_with("fleet: (replicaz: 3),"));
+    let (line, _) = assert_rejected(&file, &["fleet.replicaz", "`replicas`"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn an_unknown_top_level_field_is_named() {
+    let dir = TempDir::new("unknown_top_field");
+    let file = dir.write("bad.ron", scenario_with("fleat: (replicas: 3),"));
+    let (line, _) = assert_rejected(&file, &["fleat", "`fleet`"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_missing_required_field_is_named() {
+    let dir = TempDir::new("missing_field");
+    let file = dir.write("bad.ron", "Scenario(name: \"bad\")\n");
+    assert_rejected(&file, &["duration"]);
+}
+
+#[test]
+fn a_string_where_a_number_belongs_is_rejected_at_the_field() {
+    let dir = TempDir::new("string_for_number");
+    let file = dir.write("bad.ron", scenario_with("fleet: (replicas: \"3\"),"));
+    let (line, _) = assert_rejected(&file, &["fleet.replicas"]);
+    assert_eq!(line, 4);
+}
+
+// ---- Numbers -----------------------------------------------------------------------
+
+#[test]
+fn a_negative_replica_count_is_rejected_at_the_field() {
+    let dir = TempDir::new("negative_replicas");
+    let file = dir.write("bad.ron", scenario_with("fleet: (replicas: -3),"));
+    let (line, _) = assert_rejected(&file, &["fleet.replicas", "-3"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_negative_rate_is_rejected_at_the_field() {
+    let dir = TempDir::new("negative_rps");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Constant(rps: -5)),"),
+    );
+    let (line, _) = assert_rejected(&file, &["rps", "-5"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_nan_rate_is_rejected_at_the_field() {
+    let dir = TempDir::new("nan_rps");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Constant(rps: NaN)),"),
+    );
+    let (line, _) = assert_rejected(&file, &["rps", "NaN"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn an_infinite_rate_is_rejected_at_the_field() {
+    let dir = TempDir::new("inf_rps");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Constant(rps: inf)),"),
+    );
+    let (line, _) = assert_rejected(&file, &["rps", "inf"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_float_that_overflows_to_infinity_is_rejected_at_the_field() {
+    let dir = TempDir::new("overflowing_rps");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Constant(rps: 1e999)),"),
+    );
+    let (line, _) = assert_rejected(&file, &["rps"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn an_absurd_user_count_is_rejected_with_the_limit() {
+    let dir = TempDir::new("absurd_users");
+    let file = dir.write("bad.ron", scenario_with("traffic: (users: 99999999999),"));
+    let (line, _) = assert_rejected(&file, &["traffic.users", "10000000"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_user_count_beyond_64_bits_is_rejected_at_the_field() {
+    let dir = TempDir::new("huge_users");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (users: 99999999999999999999999999),"),
+    );
+    let (line, _) = assert_rejected(&file, &["traffic.users"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn an_absurd_replica_count_is_rejected_with_the_limit() {
+    let dir = TempDir::new("absurd_replicas");
+    let file = dir.write("bad.ron", scenario_with("fleet: (replicas: 1000000),"));
+    let (line, _) = assert_rejected(&file, &["fleet.replicas", "10000"]);
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_rate_times_duration_over_the_request_limit_is_rejected() {
+    let dir = TempDir::new("too_many_requests");
+    let file = dir.write(
+        "bad.ron",
+        "Scenario(\n    name: \"bad\",\n    duration: \"7d\",\n    traffic: (rate: Constant(rps: 1000000)),\n)\n",
+    );
+    let (line, _) = assert_rejected(&file, &["traffic.rate", "limit"]);
+    assert_eq!(line, 4);
+}
+
+// ---- Durations and latencies -------------------------------------------------------
+
+#[test]
+fn a_duration_with_an_unknown_unit_lists_the_allowed_units() {
+    let dir = TempDir::new("fortnights");
+    let file = dir.write(
+        "bad.ron",
+        "Scenario(\n    name: \"bad\",\n    duration: \"5 fortnights\",\n)\n",
+    );
+    let (line, _) = assert_rejected(&file, &["duration", "fortnights", "ms"]);
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn a_duration_without_a_unit_is_rejected() {
+    let dir = TempDir::new("no_unit");
+    let file = dir.write(
+        "bad.ron",
+        "Scenario(\n    name: \"bad\",\n    duration: \"30\",\n)\n",
+    );
+    let (line, _) = assert_rejected(&file, &["duration", "unit"]);
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn a_scenario_longer_than_seven_days_is_rejected() {
+    let dir = TempDir::new("eight_days");
+    let file = dir.write(
+        "bad.ron",
+        "Scenario(\n    name: \"bad\",\n    duration: \"8d\",\n)\n",
+    );
+    let (line, _) = assert_rejected(&file, &["duration", "7d"]);
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn a_p99_below_the_median_is_rejected_at_the_p99() {
+    let dir = TempDir::new("p99_below_median");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("service: (latency: LogNormal(median: \"300ms\", p99: \"40ms\")),"),
+    );
+    let (line, _) = assert_rejected(&file, &["service.latency.p99", "median"]);
+    assert_eq!(line, 4);
+}
+
+// ---- Strategy ----------------------------------------------------------------------
+
+#[test]
+fn a_rolling_strategy_without_a_release_is_rejected_at_the_strategy() {
+    let dir = TempDir::new("rolling_without_release");
+    let file = dir.write("bad.ron", scenario_with("strategy: Rolling(),"));
+    let (line, _) = assert_rejected(&file, &["strategy", "release"]);
+    assert_eq!(line, 4);
+}
+
+// ---- The file itself ---------------------------------------------------------------
+
+#[test]
+fn a_file_that_does_not_exist_is_named() {
+    let dir = TempDir::new("does_not_exist");
+    let file = dir.0.join("no-such-scenario.ron");
+    assert_eq!(assert_rejected(&file, &["cannot read"]), (1, 1));
+}
+
+#[test]
+fn a_directory_given_as_the_file_is_rejected() {
+    let dir = TempDir::new("directory");
+    assert_rejected(&dir.0, &["cannot read"]);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_rejected() {
+    let dir = TempDir::new("not_utf8");
+    let file = dir.write(
+        "latin1.ron",
+        b"Scenario(name: \"caf\xe9\", duration: \"1m\")\n",
+    );
+    assert_eq!(assert_rejected(&file, &["UTF-8"]), (1, 1));
+}
+
+/// `Scenario(name: "x", duration: "1m")` padded with a comment to exactly `len` bytes.
+fn valid_scenario_of_len(len: usize) -> String {
+    let mut text = String::from("Scenario(name: \"x\", duration: \"1m\")\n// ");
+    text.push_str(&"x".repeat(len - text.len()));
+    text
+}
+
+#[test]
+fn a_file_over_one_mebibyte_is_rejected_with_the_limit() {
+    let dir = TempDir::new("over_1mib");
+    let file = dir.write("big.ron", valid_scenario_of_len(MAX_FILE_BYTES + 1));
+    assert_eq!(assert_rejected(&file, &["1048576"]), (1, 1));
+}
+
+#[test]
+fn a_file_of_exactly_one_mebibyte_is_accepted() {
+    let dir = TempDir::new("exactly_1mib");
+    let file = dir.write("big.ron", valid_scenario_of_len(MAX_FILE_BYTES));
+    let mut cmd = Command::new(DEPLOYSIM);
+    cmd.arg("validate").arg(&file);
+    let (code, stderr) = exit_code_and_stderr(cmd);
+    assert_eq!(code, Some(0), "a 1 MiB file is within the limit:\n{stderr}");
+}
+
+/// A device reports a length of 0, so only a bounded read keeps it from filling memory.
+/// The command runs with its address space limited to ~1 GB so that a regression
+/// fails the test instead of exhausting the machine's memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_endless_device_is_cut_off_at_the_size_limit() {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -v 1000000 && exec \"$@\"", "sh", DEPLOYSIM])
+        .args(["validate", "/dev/zero"]);
+    let position = check_rejected(
+        "deploysim validate /dev/zero",
+        exit_code_and_stderr(cmd),
+        Path::new("/dev/zero"),
+        &["1048576"],
+    );
+    assert_eq!(position, (1, 1));
+}
+
+// ---- Trace CSV ---------------------------------------------------------------------
+
+#[test]
+fn a_bad_row_in_a_trace_csv_is_reported_at_its_csv_line() {
+    let dir = TempDir::new("trace_bad_row");
+    let csv = dir.write("x.csv", "seconds,rps\n0,100\n10,abc\n20,100\n");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Trace(file: \"x.csv\")),"),
+    );
+    let (line, _) = assert_rejected_at(&file, &csv, &["10,abc"]);
+    assert_eq!(line, 3, "`10,abc` is on line 3 of the CSV");
+}
+
+#[test]
+fn a_missing_trace_csv_is_named_at_the_file_field() {
+    let dir = TempDir::new("trace_missing");
+    let file = dir.write(
+        "bad.ron",
+        scenario_with("traffic: (rate: Trace(file: \"nowhere.csv\")),"),
+    );
+    let (line, _) = assert_rejected(&file, &["traffic.rate.file", "nowhere.csv"]);
+    assert_eq!(line, 4);
+}
+
+// ---- The shipped scenarios ---------------------------------------------------------
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .expect("scenarios/ is readable")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "ron"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "scenarios/*.ron is empty");
+    for file in files {
+        let mut cmd = Command::new(DEPLOYSIM);
+        cmd.arg("validate").arg(&file);
+        let (code, stderr) = exit_code_and_stderr(cmd);
+        assert_eq!(
+            code,
+            Some(0),
+            "`deploysim validate {}` failed:\n{stderr}",
+            file.display()
+        );
+    }
+}

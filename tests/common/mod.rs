@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use deploysim::scenario::{Scenario, parse_str};
+use deploysim::sim::Simulation;
+
+/// Parses scenario text written in a test; a typo is a test bug, so this may panic.
+pub fn scenario(text: &str) -> Scenario {
+    match parse_str("test.ron", text) {
+        Ok(s) => s,
+        Err(e) => panic!("test scenario does not parse: {e}"),
+    }
+}
+
+pub fn simulation(s: &Scenario) -> Simulation {
+    Simulation::new(Arc::new(s.clone()))
+}
+
+/// Erlang C: the probability that an arrival waits in an M/M/c queue with offered load
+/// `a = λ/μ` (Kleinrock, Queueing Systems vol. 1, §3.5).
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let rho = a / c as f64;
+    let mut term = 1.0; // a^k / k!
+    let mut sum = 0.0;
+    for k in 0..c {
+        if k > 0 {
+            term *= a / k as f64;
+        }
+        sum += term;
+    }
+    let top = term * a / c as f64 / (1.0 - rho); // a^c / c! / (1 − ρ)
+    top / (sum + top)
+}
+
+/// Mean time in an M/M/c system: W = C(c, a) / (cμ − λ) + 1/μ.
+pub fn mmc_sojourn(c: u32, lambda: f64, mu: f64) -> f64 {
+    erlang_c(c, lambda / mu) / (c as f64 * mu - lambda) + 1.0 / mu
+}

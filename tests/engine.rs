@@ -1,0 +1,165 @@
+//! Engine properties: every request ends exactly once, runs are deterministic, a run
+//! and its baseline share their arrivals, and forks and budgeted steps change nothing.
+
+mod common;
+use common::*;
+
+use deploysim::sim::time::Time;
+
+/// Everything that can end a request at once: short timeouts, small queues that
+/// overflow, a spike, crashes, a zone outage, a slow and a failing dependency, a leaky
+/// and erroring release under a rolling update with a random MTBF.
+const STRESS: &str = r#"Scenario(
+    name: "stress", seed: 77, duration: "40m",
+    traffic: (users: 3000, rate: Spike(base_rps: 150, peak_rps: 900, at: "25m", duration: "2m"),
+              segments: [(name: "beta", share: 0.1)]),
+    service: (concurrency: 4, queue: 5, latency: LogNormal(median: "30ms", p99: "400ms"), timeout: "500ms"),
+    fleet: (replicas: 8, zones: 3, instance: (provision: "3s", boot: "10s"), mtbf: "20m", drain_timeout: "1s"),
+    release: (at: "5m", defects: [ErrorRate(0.02), CrashAfterUptime("15m"), SegmentErrors(segment: "beta", rate: 0.5),
+                                  ErrorsAboveLoad(utilization: 0.75, rate: 0.3), LatencyFactor(1.5)]),
+    strategy: Rolling(max_surge: 2, max_unavailable: 1),
+    faults: [
+        (at: "8m", fault: CrashInstances(count: 3)),
+        (at: "12m", fault: ZoneOutage(zone: 1, duration: "4m")),
+        (at: "20m", fault: DependencySlow(factor: 3.0, duration: "3m")),
+        (at: "30m", fault: DependencyErrors(rate: 0.4, duration: "2m")),
+    ],
+)"#;
+
+#[test]
+fn every_request_ends_exactly_once_under_stress() {
+    let s = scenario(STRESS);
+    let mut sim = simulation(&s);
+    let mut steps = 0u64;
+    while sim.step() {
+        steps += 1;
+        if steps % 997 == 0 {
+            sim.audit()
+                .unwrap_or_else(|e| panic!("at {}: {e}", sim.now()));
+        }
+    }
+    sim.run_to_end();
+    sim.audit().expect("bookkeeping at the end");
+    assert_eq!(sim.in_system(), 0, "every request ended");
+    let m = sim.metrics();
+    let by_outcome: u64 = [
+        deploysim::metrics::Outcome::Success,
+        deploysim::metrics::Outcome::Error,
+        deploysim::metrics::Outcome::Timeout,
+        deploysim::metrics::Outcome::Rejected,
+    ]
+    .iter()
+    .map(|&o| m.outcome_total(o))
+    .sum();
+    assert_eq!(by_outcome, m.arrivals);
+    // All four outcomes occur, so the check covers each path.
+    for o in [
+        deploysim::metrics::Outcome::Error,
+        deploysim::metrics::Outcome::Timeout,
+        deploysim::metrics::Outcome::Rejected,
+    ] {
+        assert!(m.outcome_total(o) > 0, "{o:?} never happened");
+    }
+    // The per-second series accounts for the same requests.
+    let in_series: u64 = m.series.iter().map(|r| r.ended()).sum();
+    assert_eq!(in_series, m.arrivals);
+    let arrivals_in_series: u64 = m.series.iter().map(|r| r.arrivals as u64).sum();
+    assert_eq!(arrivals_in_series, m.arrivals);
+}
+
+#[test]
+fn same_seed_gives_identical_runs_and_another_seed_does_not() {
+    let s = scenario(STRESS);
+    let a = deploysim::run(&s);
+    let b = deploysim::run(&s);
+    assert_eq!(a.summary, b.summary);
+    let csv = |r: &deploysim::RunResult| {
+        let mut v = Vec::new();
+        deploysim::report::write_series_csv(&mut v, &r.run.metrics().series).expect("in memory");
+        v
+    };
+    assert_eq!(csv(&a), csv(&b));
+    let mut other = s.clone();
+    other.seed += 1;
+    let c = deploysim::run(&other);
+    assert_ne!(
+        a.run.metrics().arrival_digest,
+        c.run.metrics().arrival_digest
+    );
+}
+
+/// Common random numbers: the rollout run and its no-rollout baseline see the same
+/// users making the same requests at the same times.
+#[test]
+fn run_and_baseline_see_identical_arrivals() {
+    let s = scenario(STRESS);
+    let r = deploysim::run(&s);
+    let (a, b) = (r.run.metrics(), r.baseline.metrics());
+    assert_eq!(a.arrivals, b.arrivals);
+    assert_eq!(a.arrival_digest, b.arrival_digest);
+    let per_second =
+        |m: &deploysim::metrics::Recorder| m.series.iter().map(|s| s.arrivals).collect::<Vec<_>>();
+    assert_eq!(per_second(a), per_second(b));
+    assert_eq!(a.active_users.len(), b.active_users.len());
+}
+
+/// A clone continues exactly like the original; stepping in small pieces, in one go or
+/// under a wall-clock budget reaches the same state.
+#[test]
+fn forks_and_step_sizes_do_not_change_the_run() {
+    let s = scenario(STRESS);
+    let mut whole = simulation(&s);
+    whole.run_to_end();
+
+    let mut pieces = simulation(&s);
+    let mut t = Time::ZERO;
+    while t < pieces.end() {
+        t = t + Time::from_micros(7_777_777);
+        pieces.step_until(t);
+    }
+    let mut fork = pieces.clone();
+    pieces.run_to_end();
+    fork.run_to_end();
+
+    let mut budgeted = simulation(&s);
+    while !budgeted.step_for(budgeted.end(), std::time::Duration::from_micros(200)) {}
+    budgeted.run_to_end();
+
+    let base = simulation(&s);
+    for sim in [&pieces, &fork, &budgeted] {
+        let a = deploysim::metrics::Summary::compute(sim, &base);
+        let b = deploysim::metrics::Summary::compute(&whole, &base);
+        assert_eq!(a, b);
+        assert_eq!(sim.metrics().series.len(), whole.metrics().series.len());
+    }
+}
+
+/// A healthy release with no faults harms nobody: blast radius exactly 0.
+#[test]
+fn healthy_release_without_faults_has_zero_blast_radius() {
+    let s = scenario(
+        r#"Scenario(name: "healthy", seed: 4, duration: "20m",
+            traffic: (users: 4000, rate: Constant(rps: 120)),
+            service: (timeout: "2s"),
+            release: (at: "5m"), strategy: Rolling())"#,
+    );
+    let r = deploysim::run(&s);
+    assert_eq!(r.summary.outcome, "promoted");
+    assert_eq!(r.summary.blast_radius_users, 0);
+    assert_eq!(r.summary.failed_requests, 0);
+}
+
+/// Faults in the scenario hit the baseline too, so they are not blamed on the rollout.
+#[test]
+fn faults_present_in_the_baseline_are_not_blast_radius() {
+    let s = scenario(
+        r#"Scenario(name: "fault only", seed: 4, duration: "20m",
+            traffic: (users: 4000, rate: Constant(rps: 120)),
+            service: (timeout: "2s"),
+            faults: [(at: "3m", fault: DependencyErrors(rate: 0.5, duration: "1m"))])"#,
+    );
+    let r = deploysim::run(&s);
+    assert!(r.summary.failed_requests > 1000);
+    assert_eq!(r.summary.blast_radius_users, 0);
+    assert_eq!(r.summary.excess_failed_requests, 0);
+}
