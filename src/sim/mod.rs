@@ -311,6 +311,15 @@ impl Simulation {
     pub fn in_system(&self) -> u64 {
         self.in_system
     }
+    /// Request records allocated: grows with the most requests ever in flight at once,
+    /// never with the number of requests.
+    pub fn request_slots(&self) -> usize {
+        self.reqs.len()
+    }
+    /// Events waiting in the queue.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
     /// Time integral of requests in the system, request-seconds (for Little's law).
     pub fn request_seconds(&self) -> f64 {
         self.system_area / 1e6
