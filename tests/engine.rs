@@ -33,7 +33,7 @@ fn every_request_ends_exactly_once_under_stress() {
     let mut steps = 0u64;
     while sim.step() {
         steps += 1;
-        if steps % 997 == 0 {
+        if steps.is_multiple_of(997) {
             sim.audit()
                 .unwrap_or_else(|e| panic!("at {}: {e}", sim.now()));
         }
@@ -114,7 +114,7 @@ fn forks_and_step_sizes_do_not_change_the_run() {
     let mut pieces = simulation(&s);
     let mut t = Time::ZERO;
     while t < pieces.end() {
-        t = t + Time::from_micros(7_777_777);
+        t += Time::from_micros(7_777_777);
         pieces.step_until(t);
     }
     let mut fork = pieces.clone();

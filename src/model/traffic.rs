@@ -138,7 +138,7 @@ impl ArrivalProcess {
     }
 
     /// The next arrival time, or `None` past the horizon.
-    pub fn next(&mut self) -> Option<Time> {
+    pub fn next_arrival(&mut self) -> Option<Time> {
         loop {
             if self.t >= self.horizon {
                 return None;
@@ -245,7 +245,7 @@ mod tests {
         let t = traffic(RateProfile::Constant(ConstantRate { rps: Rps(200.0) }));
         let mut p = ArrivalProcess::new(&t, 9, Time::from_secs(10_000));
         let mut n = 0u64;
-        while p.next().is_some() {
+        while p.next_arrival().is_some() {
             n += 1;
         }
         let expect = 2e6;
@@ -262,7 +262,7 @@ mod tests {
         }));
         let mut p = ArrivalProcess::new(&t, 3, Time::from_secs(3000));
         let (mut inside, mut outside) = (0f64, 0f64);
-        while let Some(a) = p.next() {
+        while let Some(a) = p.next_arrival() {
             let s = a.as_secs_f64();
             if (1000.0..2000.0).contains(&s) {
                 inside += 1.0

@@ -218,10 +218,8 @@ fn check(s: &Scenario) -> Check {
                 return fail("traffic.rate.period", "must be at least 1s");
             }
         }
-        RateProfile::Ramp(r) => {
-            if r.end <= r.start {
-                return fail("traffic.rate.end", "must be later than `start`");
-            }
+        RateProfile::Ramp(r) if r.end <= r.start => {
+            return fail("traffic.rate.end", "must be later than `start`");
         }
         _ => {}
     }

@@ -77,7 +77,7 @@ impl fmt::Display for Duration {
             (1000, "ms"),
         ];
         for (n, u) in units {
-            if us >= n && us % n == 0 {
+            if us >= n && us.is_multiple_of(n) {
                 return write!(f, "{}{u}", us / n);
             }
         }

@@ -190,7 +190,7 @@ impl Simulation {
             StrategySpec::None => Time::ZERO,
         };
         let mut arrivals = ArrivalProcess::new(&s.traffic, seed, end);
-        let next_arrival = arrivals.next();
+        let next_arrival = arrivals.next_arrival();
         let seconds = end.whole_secs() as usize + 1;
         let mut sim = Simulation {
             cfg,
@@ -490,7 +490,7 @@ impl Simulation {
             }
         } else {
             self.arrive();
-            self.next_arrival = self.arrivals.next();
+            self.next_arrival = self.arrivals.next_arrival();
         }
         self.flush();
         true
@@ -666,7 +666,7 @@ impl Simulation {
         let r = self.reqs[slot as usize];
         let profile = &self.versions[version as usize];
         let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
-        let done = self.now + Time::from_micros(micros.round().max(0.0).min(1e15) as u64);
+        let done = self.now + Time::from_micros(micros.round().clamp(0.0, 1e15) as u64);
         let utilization = busy as f64 / self.cfg.concurrency as f64;
         let p =
             profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
