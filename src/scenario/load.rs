@@ -73,8 +73,10 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
         })?;
     let text =
         String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
-    let mut scenario = parse_str(&file, &text)?;
-    load_trace(&mut scenario, path, &file, &text)?;
+    // A byte-order mark some editors write is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut scenario = parse_str(&file, text)?;
+    load_trace(&mut scenario, path, &file, text)?;
     Ok(scenario)
 }
 
