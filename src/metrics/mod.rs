@@ -5,6 +5,7 @@
 //! of requests.
 
 pub mod histogram;
+pub mod stats;
 pub mod summary;
 
 use serde::Serialize;
