@@ -4,6 +4,7 @@
 //! Memory is fixed per user and per simulated second; it does not grow with the number
 //! of requests.
 
+pub mod ab;
 pub mod histogram;
 pub mod stats;
 pub mod summary;
@@ -13,7 +14,56 @@ use serde::Serialize;
 pub use histogram::Histogram;
 pub use summary::Summary;
 
+use crate::model::fleet::POOLS;
 use crate::sim::time::Time;
+
+/// One slice (a simulated second) of a [`Tap`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Slice {
+    pub ended: u32,
+    pub failed: u32,
+    /// Requests answered by an instance (success or error), and their summed latency.
+    pub answered: u32,
+    pub latency_sum_us: f64,
+}
+
+/// Tap on every request that ran the new code, whatever its pool (see [`Recorder::open_tap`]).
+pub const NEW_CODE: u8 = u8::MAX;
+
+/// What an analysis reads: the requests one pool ended (or, with [`NEW_CODE`], the
+/// requests that ran the new code) since the tap was opened or last taken, in total, as a
+/// latency histogram, and per simulated second.
+#[derive(Clone, Debug)]
+pub struct Tap {
+    pub pool: u8,
+    pub ended: u64,
+    pub failed: u64,
+    pub latency: Histogram,
+    /// Closed seconds.
+    pub slices: Vec<Slice>,
+    current: Slice,
+}
+
+impl Tap {
+    fn new(pool: u8) -> Tap {
+        Tap { pool, ended: 0, failed: 0, latency: Histogram::new(), slices: Vec::new(), current: Slice::default() }
+    }
+
+    #[inline]
+    fn record(&mut self, failed: bool, answered: bool, latency: Time) {
+        self.ended += 1;
+        self.current.ended += 1;
+        if failed {
+            self.failed += 1;
+            self.current.failed += 1;
+        }
+        if answered {
+            self.latency.record(latency.as_micros());
+            self.current.answered += 1;
+            self.current.latency_sum_us += latency.as_micros() as f64;
+        }
+    }
+}
 
 /// How a request ended. Every request ends exactly once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,18 +89,22 @@ pub struct SecondRecord {
     /// Start of the second, seconds since the run began.
     pub t: u32,
     pub arrivals: u32,
-    /// Per version: `[stable, new]`.
-    pub success: [u32; 2],
-    pub error: [u32; 2],
-    pub timeout: [u32; 2],
-    /// Refused by a full queue of that version's instance.
-    pub rejected: [u32; 2],
+    /// Per pool: `[stable, new, baseline]`.
+    pub success: [u32; POOLS],
+    pub error: [u32; POOLS],
+    pub timeout: [u32; POOLS],
+    /// Refused by a full queue of an instance of that pool.
+    pub rejected: [u32; POOLS],
     /// Refused at the load balancer: no ready instance.
     pub no_backend: u32,
     pub latency_mean_ms: Option<f32>,
     pub latency_p50_ms: Option<f32>,
     pub latency_p99_ms: Option<f32>,
-    pub ready: [u16; 2],
+    pub ready: [u16; POOLS],
+    /// Mirrored copies that ended on the new version, and those that failed there
+    /// (users never see them).
+    pub shadow: u32,
+    pub shadow_failed: u32,
     /// Instances alive at the end of the second (including booting and draining).
     pub alive: u16,
     /// Share of traffic routed to the new version at the end of the second, percent.
@@ -61,13 +115,13 @@ pub struct SecondRecord {
 
 impl SecondRecord {
     pub fn ended(&self) -> u64 {
-        (0..2)
+        (0..POOLS)
             .map(|v| (self.success[v] + self.error[v] + self.timeout[v] + self.rejected[v]) as u64)
             .sum::<u64>()
             + self.no_backend as u64
     }
     pub fn succeeded(&self) -> u64 {
-        (self.success[0] + self.success[1]) as u64
+        self.success.iter().map(|&x| x as u64).sum()
     }
 }
 
@@ -115,8 +169,14 @@ impl UserSet {
 /// Collects everything a run measures.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    /// `[stable, new, no backend][success, error, timeout, rejected]`.
-    pub totals: [[u64; 4]; 3],
+    /// `[stable, new, baseline, no backend][success, error, timeout, rejected]`.
+    pub totals: [[u64; 4]; POOLS + 1],
+    /// Mirrored copies that ended, and those that failed.
+    pub shadow: u64,
+    pub shadow_failed: u64,
+    taps: Vec<Option<Tap>>,
+    /// The running A/B experiment's counts.
+    pub ab: Option<ab::AbTally>,
     pub arrivals: u64,
     pub latency: Histogram,
     second_latency: Histogram,
@@ -139,7 +199,11 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(users: u32, session_gap: Time, seconds: usize) -> Recorder {
         Recorder {
-            totals: [[0; 4]; 3],
+            totals: [[0; 4]; POOLS + 1],
+            shadow: 0,
+            shadow_failed: 0,
+            taps: Vec::new(),
+            ab: None,
             arrivals: 0,
             latency: Histogram::new(),
             second_latency: Histogram::new(),
@@ -157,25 +221,31 @@ impl Recorder {
         }
     }
 
+    /// A request of `user` arrived; returns true when it starts a new session.
     #[inline]
-    pub fn arrival(&mut self, user: u32, now: Time) {
+    pub fn arrival(&mut self, user: u32, now: Time) -> bool {
         self.arrival_digest =
             crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
         self.arrivals += 1;
         self.cur.arrivals += 1;
         self.active_users.insert(user);
-    }
-
-    /// A request of `user` was handed to an instance of `version`.
-    #[inline]
-    pub fn served(&mut self, user: u32, version: u8, now: Time) {
         let u = user as usize;
         let t = now.as_micros();
         let last = self.last_seen[u];
-        if last == u64::MAX || t.saturating_sub(last) > self.session_gap {
+        self.last_seen[u] = t;
+        let new_session = last == u64::MAX || t.saturating_sub(last) > self.session_gap;
+        if new_session {
             self.session_mask[u] = 0;
         }
-        self.last_seen[u] = t;
+        new_session
+    }
+
+    /// A request of `user` started on an instance; `new_code` when it ran the new
+    /// version's code (a new-pool instance, with its feature on where flags gate it).
+    #[inline]
+    pub fn served(&mut self, user: u32, new_code: bool) {
+        let version = u8::from(new_code);
+        let u = user as usize;
         self.session_mask[u] |= 1 << version;
         if version == 1 {
             self.exposed_users.insert(user);
@@ -185,17 +255,27 @@ impl Recorder {
         }
     }
 
-    /// A request ended. `version` is that of the instance it reached, if any.
+    /// A request ended. `version` is the pool of the instance it reached, if any;
+    /// `new_code` whether it ran the new version's code.
     #[inline]
     pub fn finish(
         &mut self,
         user: u32,
         version: Option<u8>,
+        new_code: bool,
         outcome: Outcome,
         latency: Time,
         now: Time,
     ) {
-        let vi = version.map_or(2, |v| v as usize);
+        let vi = version.map_or(POOLS, |v| v as usize);
+        if let Some(p) = version {
+            for tap in self.taps.iter_mut().flatten() {
+                if tap.pool == p || (new_code && tap.pool == NEW_CODE) {
+                    let answered = matches!(outcome, Outcome::Success | Outcome::Error);
+                    tap.record(outcome.failed(), answered, latency);
+                }
+            }
+        }
         self.totals[vi][outcome as usize] += 1;
         let c = &mut self.cur;
         match (outcome, version) {
@@ -211,14 +291,58 @@ impl Recorder {
         }
         if outcome.failed() {
             self.failed_users.insert(user);
-            if version == Some(1) && self.first_new_failure.is_none() {
+            if new_code && self.first_new_failure.is_none() {
                 self.first_new_failure = Some(now);
             }
         }
     }
 
+    /// A mirrored copy ended on an instance of `pool`; nobody waits for it.
+    pub fn finish_shadow(&mut self, pool: u8, failed: bool, latency: Time) {
+        self.shadow += 1;
+        self.cur.shadow += 1;
+        if failed {
+            self.shadow_failed += 1;
+            self.cur.shadow_failed += 1;
+        }
+        for tap in self.taps.iter_mut().flatten() {
+            if tap.pool == pool || tap.pool == NEW_CODE {
+                tap.record(failed, true, latency);
+            }
+        }
+    }
+
+    /// Starts collecting the requests `pool` ends; returns the tap's id.
+    pub fn open_tap(&mut self, pool: u8) -> usize {
+        let tap = Some(Tap::new(pool));
+        if let Some(i) = self.taps.iter().position(Option::is_none) {
+            self.taps[i] = tap;
+            i
+        } else {
+            self.taps.push(tap);
+            self.taps.len() - 1
+        }
+    }
+
+    /// What the tap collected since it was opened or last taken; it starts afresh.
+    pub fn take_tap(&mut self, id: usize) -> Option<Tap> {
+        let slot = self.taps.get_mut(id)?;
+        let pool = slot.as_ref()?.pool;
+        slot.replace(Tap::new(pool))
+    }
+
+    pub fn close_tap(&mut self, id: usize) {
+        if let Some(slot) = self.taps.get_mut(id) {
+            *slot = None;
+        }
+    }
+
     /// Closes the current second with the fleet's state at its end.
-    pub fn close_second(&mut self, ready: [u16; 2], alive: u16, share_new: f64, cost: f64) {
+    pub fn close_second(&mut self, ready: [u16; POOLS], alive: u16, share_new: f64, cost: f64) {
+        for tap in self.taps.iter_mut().flatten() {
+            let s = std::mem::take(&mut tap.current);
+            tap.slices.push(s);
+        }
         let mut rec = std::mem::take(&mut self.cur);
         let h = &self.second_latency;
         rec.latency_mean_ms = h.mean().map(|m| (m / 1e3) as f32);
@@ -233,6 +357,11 @@ impl Recorder {
         rec.t = t;
         self.series.push(rec);
         self.cur.t = t + 1;
+    }
+
+    /// Size of the user population.
+    pub fn user_count(&self) -> u32 {
+        self.last_seen.len() as u32
     }
 
     pub fn ended(&self) -> u64 {

@@ -69,7 +69,7 @@ pub fn downtime_seconds(series: &[SecondRecord]) -> u64 {
         .filter(|s| {
             let ended = s.ended();
             let bad_ratio = ended > 0 && (s.succeeded() as f64) < 0.5 * ended as f64;
-            let no_backend = s.arrivals > 0 && s.ready[0] + s.ready[1] == 0;
+            let no_backend = s.arrivals > 0 && s.ready.iter().all(|&r| r == 0);
             bad_ratio || no_backend
         })
         .count() as u64

@@ -8,10 +8,17 @@ use std::collections::VecDeque;
 
 use crate::sim::time::Time;
 
-/// Index of the running (stable) version.
+/// Pool of the running (stable) version.
 pub const STABLE: u8 = 0;
-/// Index of the released (new) version.
+/// Pool of the released (new) version: canary, preview environment, shadow.
 pub const NEW: u8 = 1;
+/// Pool running the stable version's code, sized like the canary, so a canary judge
+/// compares groups of equal size (Kayenta's "baseline").
+pub const BASELINE: u8 = 2;
+/// Number of pools.
+pub const POOLS: usize = 3;
+/// Pool names, for tables and logs.
+pub const POOL_NAMES: [&str; POOLS] = ["stable", "new", "baseline"];
 
 /// Where an instance is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +57,7 @@ const NOT_ROUTABLE: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub id: u32,
+    /// Its pool: [`STABLE`], [`NEW`] or [`BASELINE`]; the pool fixes the code it runs.
     pub version: u8,
     pub zone: u16,
     pub phase: Phase,
@@ -103,10 +111,10 @@ pub struct Fleet {
     pub instances: Vec<Instance>,
     /// Ids of instances not yet terminated, in creation order.
     pub active: Vec<u32>,
-    /// Ids of routable instances per version.
-    pub routable: [Vec<u32>; 2],
-    /// Desired instances per version.
-    pub desired: [u32; 2],
+    /// Ids of routable instances per pool.
+    pub routable: [Vec<u32>; POOLS],
+    /// Desired instances per pool.
+    pub desired: [u32; POOLS],
     pub zones: u16,
     /// Zones currently down (counts overlapping outages).
     pub zone_down: Vec<u32>,
@@ -119,8 +127,8 @@ impl Fleet {
         Fleet {
             instances: Vec::new(),
             active: Vec::new(),
-            routable: [Vec::new(), Vec::new()],
-            desired: [0, 0],
+            routable: Default::default(),
+            desired: [0; POOLS],
             zones,
             zone_down: vec![0; zones as usize],
             min_ready: Time::ZERO,

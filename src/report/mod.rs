@@ -75,10 +75,14 @@ pub fn summary_json(s: &Summary) -> String {
     serde_json::to_string(s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-const SERIES_HEADER: &str = "t,arrivals,success_stable,success_new,error_stable,error_new,timeout_stable,timeout_new,rejected_stable,rejected_new,no_backend,latency_mean_ms,latency_p50_ms,latency_p99_ms,ready_stable,ready_new,alive,share_new_pct,cost";
+const SERIES_HEADER: &str = "t,arrivals,success_stable,success_new,success_baseline,error_stable,error_new,error_baseline,timeout_stable,timeout_new,timeout_baseline,rejected_stable,rejected_new,rejected_baseline,no_backend,latency_mean_ms,latency_p50_ms,latency_p99_ms,ready_stable,ready_new,ready_baseline,alive,share_new_pct,shadow,shadow_failed,cost";
 
 fn cell(v: Option<f32>) -> String {
     v.map_or(String::new(), |x| format!("{x:.3}"))
+}
+
+fn triple<T: std::fmt::Display>(a: &[T; 3]) -> String {
+    format!("{},{},{}", a[0], a[1], a[2])
 }
 
 /// Writes the per-second series as CSV.
@@ -87,25 +91,22 @@ pub fn write_series_csv(w: &mut impl Write, series: &[SecondRecord]) -> io::Resu
     for s in series {
         writeln!(
             w,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.6}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{},{},{:.6}",
             s.t,
             s.arrivals,
-            s.success[0],
-            s.success[1],
-            s.error[0],
-            s.error[1],
-            s.timeout[0],
-            s.timeout[1],
-            s.rejected[0],
-            s.rejected[1],
+            triple(&s.success),
+            triple(&s.error),
+            triple(&s.timeout),
+            triple(&s.rejected),
             s.no_backend,
             cell(s.latency_mean_ms),
             cell(s.latency_p50_ms),
             cell(s.latency_p99_ms),
-            s.ready[0],
-            s.ready[1],
+            triple(&s.ready),
             s.alive,
             s.share_new_pct,
+            s.shadow,
+            s.shadow_failed,
             s.cost
         )?;
     }

@@ -49,6 +49,9 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     #[serde(default)]
     pub slo: Slo,
+    /// Strategy variants that `deploysim compare` runs side by side on this scenario.
+    #[serde(default)]
+    pub compare: Vec<NamedStrategy>,
     #[serde(default)]
     pub cost: CostSpec,
 }
@@ -375,7 +378,7 @@ pub struct LoadErrors {
 }
 
 /// The rollout strategy.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum StrategySpec {
     /// No rollout: the release (if any) is never deployed. This is the baseline.
     #[default]
@@ -384,6 +387,28 @@ pub enum StrategySpec {
     Recreate(RecreateSpec),
     /// Kubernetes `RollingUpdate`.
     Rolling(RollingSpec),
+    /// Argo Rollouts blue-green.
+    BlueGreen(BlueGreenSpec),
+    /// Argo Rollouts canary steps.
+    Canary(CanarySpec),
+    /// The Flagger canary loop.
+    Flagger(FlaggerSpec),
+    /// An AWS CodeDeploy traffic-shifting configuration.
+    CodeDeploy(CodeDeploySpec),
+    /// Ship the new code dark, then ramp a feature flag.
+    FeatureToggle(FeatureToggleSpec),
+    /// An A/B experiment between variants of the new code.
+    AbTest(AbTestSpec),
+    /// Mirror traffic to the new version, then switch if it behaved.
+    Shadow(ShadowSpec),
+}
+
+/// A strategy with a name, for `compare`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedStrategy {
+    pub name: String,
+    pub strategy: StrategySpec,
 }
 
 impl StrategySpec {
@@ -392,6 +417,13 @@ impl StrategySpec {
             StrategySpec::None => "none",
             StrategySpec::Recreate(_) => "recreate",
             StrategySpec::Rolling(_) => "rolling",
+            StrategySpec::BlueGreen(_) => "blue-green",
+            StrategySpec::Canary(_) => "canary",
+            StrategySpec::Flagger(_) => "flagger",
+            StrategySpec::CodeDeploy(_) => "codedeploy",
+            StrategySpec::FeatureToggle(_) => "feature-toggle",
+            StrategySpec::AbTest(_) => "ab-test",
+            StrategySpec::Shadow(_) => "shadow",
         }
     }
 }
@@ -406,7 +438,7 @@ pub enum DeadlineAction {
     Rollback,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecreateSpec {
     /// `minReadySeconds`. Default `"0s"`.
@@ -426,7 +458,7 @@ impl Default for RecreateSpec {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RollingSpec {
     /// `maxSurge`: a count or `"25%"` (rounded up). Default `"25%"`.
@@ -552,6 +584,432 @@ impl RateProfile {
                 let _ = horizon_s;
                 t.rows.iter().map(|r| r.1).fold(0.0, f64::max)
             }
+        }
+    }
+}
+
+// ----- analysis ------------------------------------------------------------------
+
+/// An analysis run, with Argo Rollouts' AnalysisRun semantics: a measurement every
+/// `interval`, `count` times (or until stopped), after `initial_delay`; a check fails
+/// the run once more than `failure_limit` measurements failed, makes it inconclusive
+/// once more than `inconclusive_limit` were inconclusive, and errors once more than
+/// `consecutive_error_limit` errors happened in a row.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSpec {
+    /// Time between measurements; each measurement covers the interval before it. Default `"1m"`.
+    pub interval: Duration,
+    /// Measurements to take; `None` runs until the rollout stops it (background analysis).
+    pub count: Option<Int<1, 100_000>>,
+    /// Wait before the first interval starts. Default `"0s"`.
+    pub initial_delay: Duration,
+    /// Default 0 (Argo's default).
+    pub failure_limit: Int<0, 100_000>,
+    /// Default 0 (Argo's default).
+    pub inconclusive_limit: Int<0, 100_000>,
+    /// Default 4 (Argo's default).
+    pub consecutive_error_limit: Int<0, 100_000>,
+    /// Fewer requests than this in a measurement's window is "no data". Default 20.
+    pub min_requests: Int<0, 1_000_000_000>,
+    /// What no data counts as. Default `Inconclusive` — never a silent pass.
+    pub no_data: NoData,
+    pub checks: Vec<Check>,
+}
+
+impl Default for AnalysisSpec {
+    fn default() -> Self {
+        AnalysisSpec {
+            interval: Duration::secs(60),
+            count: None,
+            initial_delay: Duration::secs(0),
+            failure_limit: Int(0),
+            inconclusive_limit: Int(0),
+            consecutive_error_limit: Int(4),
+            min_requests: Int(20),
+            no_data: NoData::Inconclusive,
+            checks: vec![Check::SuccessRate(Probability(0.99))],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoData {
+    #[default]
+    Inconclusive,
+    /// As Argo's Prometheus provider does when a query returns nothing.
+    Error,
+}
+
+/// One metric check of an analysis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Check {
+    /// Success ratio of the measured pool's requests at least this: `SuccessRate(0.99)`.
+    SuccessRate(Probability),
+    /// p99 latency of answered requests at most this: `LatencyP99("500ms")`.
+    LatencyP99(Duration),
+    /// Failed requests in the window at most this: `ErrorCount(10)`.
+    ErrorCount(Int<0, 1_000_000_000>),
+    /// Kayenta-style judge of the new pool against a baseline pool of equal size.
+    Kayenta(KayentaSpec),
+}
+
+/// A Kayenta canary judgement: each metric's per-`step` values of canary and baseline
+/// are compared with a Mann–Whitney test; the score is the share of metrics that pass.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KayentaSpec {
+    pub metrics: Vec<KayentaMetric>,
+    /// Default 0.98.
+    pub confidence: Probability,
+    /// Default 0.25.
+    pub tolerance: Probability,
+    /// Score at or above which the canary passes. Default 95.
+    pub pass_score: Percent,
+    /// Score at or above which it is marginal (inconclusive). Default 75.
+    pub marginal_score: Percent,
+    /// Length of one sample. Default `"10s"`.
+    pub step: Duration,
+}
+
+impl Default for KayentaSpec {
+    fn default() -> Self {
+        KayentaSpec {
+            metrics: vec![KayentaMetric::ErrorRate, KayentaMetric::Latency],
+            confidence: Probability(0.98),
+            tolerance: Probability(0.25),
+            pass_score: Percent(95.0),
+            marginal_score: Percent(75.0),
+            step: Duration::secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KayentaMetric {
+    /// Failed share of requests per step; a rise is bad.
+    ErrorRate,
+    /// Mean latency of answered requests per step; a rise is bad.
+    Latency,
+}
+
+// ----- blue-green ------------------------------------------------------------------
+
+/// Argo Rollouts blue-green.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlueGreenSpec {
+    /// `previewReplicaCount`; default: the full replica count.
+    pub preview_replicas: Option<Int<1, 10_000>>,
+    pub promotion: Promotion,
+    pub switch: Switch,
+    /// Share of live traffic mirrored to the preview while pre-promotion analysis runs
+    /// (stands for smoke tests against the preview service). Default 5 %.
+    pub preview_test_share: Probability,
+    pub pre_promotion_analysis: Option<AnalysisSpec>,
+    pub post_promotion_analysis: Option<AnalysisSpec>,
+    /// `scaleDownDelaySeconds`: the old environment stays up this long after the switch
+    /// (and after post-promotion analysis). Default `"30s"`.
+    pub scale_down_delay: Duration,
+    /// `abortScaleDownDelaySeconds`. Default `"30s"`.
+    pub abort_scale_down_delay: Duration,
+}
+
+impl Default for BlueGreenSpec {
+    fn default() -> Self {
+        BlueGreenSpec {
+            preview_replicas: None,
+            promotion: Promotion::Auto,
+            switch: Switch::LoadBalancer,
+            preview_test_share: Probability(0.05),
+            pre_promotion_analysis: None,
+            post_promotion_analysis: None,
+            scale_down_delay: Duration::secs(30),
+            abort_scale_down_delay: Duration::secs(30),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Promotion {
+    /// `autoPromotionEnabled: true`: as soon as the preview is ready (and analysed).
+    #[default]
+    Auto,
+    /// `autoPromotionSeconds`: that long after the preview is ready.
+    AutoAfter(Duration),
+    /// `autoPromotionEnabled: false`: wait for a promote command.
+    Manual,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Switch {
+    /// The active service's selector moves: every new request goes to the new side at once.
+    #[default]
+    LoadBalancer,
+    /// A DNS record moves: clients follow as their cached answers expire.
+    Dns(DnsSwitch),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSwitch {
+    pub ttl: Duration,
+    /// Share of clients that ignore the TTL. Default 0.
+    #[serde(default)]
+    pub stale_share: Probability,
+    /// How long those clients may keep the old answer. Default `"1h"`.
+    #[serde(default = "default_stale_for")]
+    pub stale_for: Duration,
+}
+
+fn default_stale_for() -> Duration {
+    Duration::secs(3600)
+}
+
+// ----- canary --------------------------------------------------------------------
+
+/// Argo Rollouts canary.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CanarySpec {
+    pub steps: Vec<CanaryStep>,
+    /// Background analysis, from step `analysis_start_step` until the rollout ends;
+    /// failure aborts, inconclusive pauses.
+    pub analysis: Option<AnalysisSpec>,
+    /// Default 0: from the first step.
+    pub analysis_start_step: Int<0, 1000>,
+    /// Without a weighted router, replicas carry the split; surge limits apply. Default `"25%"`.
+    pub max_surge: IntOrPercent,
+    /// `abortScaleDownDelaySeconds`. Default `"30s"`.
+    pub abort_scale_down_delay: Duration,
+}
+
+impl Default for CanarySpec {
+    fn default() -> Self {
+        CanarySpec {
+            steps: vec![
+                CanaryStep::SetWeight(Percent(10.0)),
+                CanaryStep::Pause(Duration::secs(300)),
+                CanaryStep::SetWeight(Percent(50.0)),
+                CanaryStep::Pause(Duration::secs(300)),
+            ],
+            analysis: None,
+            analysis_start_step: Int(0),
+            max_surge: IntOrPercent::Percent(25),
+            abort_scale_down_delay: Duration::secs(30),
+        }
+    }
+}
+
+/// An Argo canary step.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum CanaryStep {
+    /// Send this percentage of traffic to the canary.
+    SetWeight(Percent),
+    /// Wait this long.
+    Pause(Duration),
+    /// Wait for a promote command.
+    PauseUntilPromoted,
+    /// Scale the canary independently of its weight.
+    SetCanaryScale(CanaryScale),
+    /// Run an analysis and wait for its result.
+    Analysis(AnalysisSpec),
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CanaryScale {
+    pub replicas: Option<Int<0, 10_000>>,
+    pub weight: Option<Percent>,
+    pub match_traffic_weight: bool,
+}
+
+/// The Flagger canary loop.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlaggerSpec {
+    /// `analysis.interval`. Default `"1m"`.
+    pub interval: Duration,
+    /// `stepWeight`. Default 10.
+    pub step_weight: Percent,
+    /// `stepWeights`: explicit weights; overrides `step_weight` and `max_weight`.
+    pub step_weights: Vec<Percent>,
+    /// `maxWeight`. Default 50.
+    pub max_weight: Percent,
+    /// `threshold`: failed checks (cumulative) before rollback. Default 5.
+    pub threshold: Int<1, 1000>,
+    /// Checks run every interval on the canary's requests of that interval.
+    pub checks: Vec<Check>,
+    /// Fewer canary requests than this in an interval fails the check (no data). Default 20.
+    pub min_requests: Int<0, 1_000_000_000>,
+}
+
+impl Default for FlaggerSpec {
+    fn default() -> Self {
+        FlaggerSpec {
+            interval: Duration::secs(60),
+            step_weight: Percent(10.0),
+            step_weights: Vec::new(),
+            max_weight: Percent(50.0),
+            threshold: Int(5),
+            checks: vec![Check::SuccessRate(Probability(0.99)), Check::LatencyP99(Duration::millis(500))],
+            min_requests: Int(20),
+        }
+    }
+}
+
+/// AWS CodeDeploy traffic shifting (ECS / Lambda deployment configurations), with
+/// automatic rollback when an alarm (the analysis) fires.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodeDeploySpec {
+    pub config: CodeDeployConfig,
+    /// CloudWatch alarms: checked every interval while traffic shifts; failure rolls back.
+    #[serde(default)]
+    pub alarms: Option<AnalysisSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CodeDeployConfig {
+    /// `CodeDeployDefault.*Canary10Percent5Minutes`: 10 %, then the rest after 5 minutes.
+    Canary10Percent5Minutes,
+    /// `CodeDeployDefault.*Canary10Percent15Minutes`.
+    Canary10Percent15Minutes,
+    /// `CodeDeployDefault.*Linear10PercentEvery1Minute`: +10 % every minute.
+    Linear10PercentEvery1Minute,
+    /// `CodeDeployDefault.*Linear10PercentEvery3Minutes`.
+    Linear10PercentEvery3Minutes,
+    /// `CodeDeployDefault.*AllAtOnce`.
+    AllAtOnce,
+}
+
+// ----- feature toggle, A/B, shadow --------------------------------------------------
+
+/// Ship the new code dark with a deployment strategy, then ramp a flag.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeatureToggleSpec {
+    /// How the (dark) build is deployed. Default `Rolling()`.
+    pub deploy: Box<StrategySpec>,
+    /// The flag guarding the new code path; its rules at the start (default: none, off).
+    pub flag: crate::model::flags::Flag,
+    /// The ramp, applied in order once the build is out.
+    pub ramp: Vec<RampStep>,
+    /// Background analysis of the new code path while the flag is on; failure flips the
+    /// kill switch.
+    pub analysis: Option<AnalysisSpec>,
+}
+
+impl Default for FeatureToggleSpec {
+    fn default() -> Self {
+        FeatureToggleSpec {
+            deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
+            flag: crate::model::flags::Flag { name: "new-code".into(), enabled: true, rules: Vec::new() },
+            ramp: vec![
+                RampStep::Percent(Percent(1.0)),
+                RampStep::Pause(Duration::secs(300)),
+                RampStep::Percent(Percent(10.0)),
+                RampStep::Pause(Duration::secs(300)),
+                RampStep::Percent(Percent(50.0)),
+                RampStep::Pause(Duration::secs(300)),
+                RampStep::Percent(Percent(100.0)),
+            ],
+            analysis: None,
+        }
+    }
+}
+
+/// One step of a flag ramp.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum RampStep {
+    /// Add a rule to the flag (e.g. `Enable(Segments(["internal"]))`).
+    Enable(crate::model::flags::FlagRule),
+    /// Set the flag's percentage rollout (adds one if it has none).
+    Percent(Percent),
+    Pause(Duration),
+    PauseUntilPromoted,
+    Analysis(AnalysisSpec),
+}
+
+/// An A/B experiment: users are assigned sticky variants; the first is the control,
+/// the others run the new code.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbTestSpec {
+    /// How the build with the variants is deployed (dark). Default `Rolling()`.
+    pub deploy: Box<StrategySpec>,
+    pub variants: Vec<AbVariant>,
+    /// Conversion probability per session of the control. Default 0.05.
+    pub base_conversion: Probability,
+    /// How long the experiment runs once the build is out. Default `"30m"`.
+    pub duration: Duration,
+    /// Significance level. Default 0.05.
+    pub alpha: Probability,
+    /// Power for the sample-size estimate. Default 0.8.
+    pub power: Probability,
+    /// Smallest relative lift worth detecting, for the sample-size estimate. Default 0.1.
+    pub min_detectable_effect: Factor,
+}
+
+impl Default for AbTestSpec {
+    fn default() -> Self {
+        AbTestSpec {
+            deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
+            variants: vec![
+                AbVariant { name: "control".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
+                AbVariant { name: "treatment".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
+            ],
+            base_conversion: Probability(0.05),
+            duration: Duration::secs(1800),
+            alpha: Probability(0.05),
+            power: Probability(0.8),
+            min_detectable_effect: Factor(0.1),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AbVariant {
+    pub name: String,
+    /// Relative share of users. Default 1.
+    #[serde(default = "unit_factor")]
+    pub weight: Factor,
+    /// True relative lift of the conversion probability over the control, e.g. 0.05.
+    #[serde(default)]
+    pub lift: f64,
+    /// Share of this variant's users whose events are lost (a broken split: causes a
+    /// sample-ratio mismatch). Default 0.
+    #[serde(default)]
+    pub tracking_loss: Probability,
+}
+
+fn unit_factor() -> Factor {
+    Factor(1.0)
+}
+
+/// Mirror traffic to the new version, responses discarded; then switch.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShadowSpec {
+    /// Instances of the new version receiving the mirror; default: the full replica count.
+    pub replicas: Option<Int<1, 10_000>>,
+    /// Share of requests mirrored. Default 100.
+    pub mirror: Percent,
+    /// How long to shadow. Default `"10m"`.
+    pub duration: Duration,
+    /// Analysis of the shadow's responses; failure ends the shadow without exposure.
+    /// After a clean shadow, all traffic moves to the new version at once.
+    pub analysis: Option<AnalysisSpec>,
+}
+
+impl Default for ShadowSpec {
+    fn default() -> Self {
+        ShadowSpec {
+            replicas: None,
+            mirror: Percent(100.0),
+            duration: Duration::secs(600),
+            analysis: None,
         }
     }
 }

@@ -243,6 +243,18 @@ real!(
     Percent, 0.0, true, 100.0, "a percentage from 0 to 100"
 );
 
+impl Default for Probability {
+    fn default() -> Self {
+        Probability(0.0)
+    }
+}
+
+impl Default for Percent {
+    fn default() -> Self {
+        Percent(0.0)
+    }
+}
+
 /// Kubernetes' `IntOrString` for `maxSurge` / `maxUnavailable`: a count (`2`) or a
 /// percentage of the desired replicas (`"25%"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Outcome, Recorder};
-use crate::model::fleet::{Fleet, NEW, Phase, STABLE};
+use crate::model::fleet::{Fleet, NEW, POOLS, Phase, STABLE};
+use crate::model::gate::Gate;
 use crate::model::router::Router;
 use crate::model::service::{BACKOFF_RESET, ServiceTimes, VersionProfile, crash_backoff};
 use crate::model::traffic::{ArrivalProcess, Users};
@@ -41,6 +42,10 @@ macro_rules! ctx {
             rollout: &mut $s.rollout,
             log: &mut $s.log,
             wakes: &mut $s.wakes,
+            metrics: &mut $s.metrics,
+            gate: &mut $s.gate,
+            seed: $s.scenario.seed,
+            segment_names: &$s.users.segment_names,
         }
     };
 }
@@ -49,7 +54,20 @@ macro_rules! ctx {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     Rollout(RolloutCommand),
+    /// Turn the feature flag (or experiment) off for everyone, without a redeploy.
+    KillSwitch,
     InjectFault(Fault),
+}
+
+/// `minReadySeconds` of the Deployment a strategy drives (through a flag or experiment).
+fn min_ready_of(spec: &StrategySpec) -> Time {
+    match spec {
+        StrategySpec::Rolling(r) => r.min_ready.time(),
+        StrategySpec::Recreate(r) => r.min_ready.time(),
+        StrategySpec::FeatureToggle(f) => min_ready_of(&f.deploy),
+        StrategySpec::AbTest(a) => min_ready_of(&a.deploy),
+        _ => Time::ZERO,
+    }
 }
 
 /// A command with the time it was applied.
@@ -84,6 +102,10 @@ struct Req {
     version: u8,
     fail: bool,
     timeout_armed: bool,
+    /// A mirrored copy: its response is discarded and nobody waits for it.
+    shadow: bool,
+    /// It runs (ran) the new version's code.
+    new_code: bool,
 }
 
 /// Settings the engine reads on every event, resolved once from the scenario.
@@ -119,7 +141,9 @@ pub struct Simulation {
     next_request: u64,
     users: Users,
     service: ServiceTimes,
-    versions: [VersionProfile; 2],
+    versions: [VersionProfile; POOLS],
+    /// Gates the new code path per user (feature flag, experiment variant).
+    gate: Option<Gate>,
     error_draw: Stream,
     crash_draw: Stream,
     fault_draw: Stream,
@@ -142,6 +166,8 @@ pub struct Simulation {
     commands: Vec<RecordedCommand>,
     fault_picks: u64,
     first_new_crash: Option<Time>,
+    /// Requests holding a slot that run the new code (for recovery after a kill switch).
+    new_code_in_flight: u64,
     wakes: Vec<Time>,
     dirty: bool,
     finished: bool,
@@ -184,11 +210,7 @@ impl Simulation {
             end,
         };
         let mut fleet = Fleet::new(s.fleet.zones.0 as u16);
-        fleet.min_ready = match &s.strategy {
-            StrategySpec::Rolling(r) => r.min_ready.time(),
-            StrategySpec::Recreate(r) => r.min_ready.time(),
-            StrategySpec::None => Time::ZERO,
-        };
+        fleet.min_ready = min_ready_of(&s.strategy);
         let mut arrivals = ArrivalProcess::new(&s.traffic, seed, end);
         let next_arrival = arrivals.next_arrival();
         let seconds = end.whole_secs() as usize + 1;
@@ -200,7 +222,8 @@ impl Simulation {
             next_arrival,
             next_request: 0,
             service: ServiceTimes::new(&s.service.latency, seed),
-            versions: [stable, new],
+            versions: [stable.clone(), new, VersionProfile { name: format!("{} (baseline)", stable.name), ..stable }],
+            gate: None,
             error_draw: Stream::new(seed, streams::ERROR),
             crash_draw: Stream::new(seed, streams::CRASH),
             fault_draw: Stream::new(seed, streams::FAULT_PICK),
@@ -209,19 +232,11 @@ impl Simulation {
             reqs: Vec::new(),
             free: Vec::new(),
             controller: Controller::new(&s.strategy, replicas),
-            rollout: RolloutState {
-                outcome: if matches!(s.strategy, StrategySpec::None) {
-                    RolloutOutcome::NoRollout
-                } else {
-                    RolloutOutcome::Pending
-                },
-                started: None,
-                finished: None,
-                abort_at: None,
-                abort_reason: None,
-                recovered_at: None,
-                paused: false,
-            },
+            rollout: RolloutState::new(if matches!(s.strategy, StrategySpec::None) {
+                RolloutOutcome::NoRollout
+            } else {
+                RolloutOutcome::Pending
+            }),
             dependency: Vec::new(),
             dep_factor: 1.0,
             dep_error: 0.0,
@@ -236,6 +251,7 @@ impl Simulation {
             commands: Vec::new(),
             fault_picks: 0,
             first_new_crash: None,
+            new_code_in_flight: 0,
             wakes: Vec::new(),
             dirty: false,
             finished: false,
@@ -253,7 +269,7 @@ impl Simulation {
 
     /// The initial fleet: `replicas` stable instances, ready and available at time 0.
     fn start_fleet(&mut self) {
-        self.fleet.desired = [self.cfg.replicas, 0];
+        self.fleet.desired = [self.cfg.replicas, 0, 0];
         for _ in 0..self.cfg.replicas {
             let zone = self.fleet.pick_zone(STABLE);
             let id = self.fleet.add(STABLE, zone, Time::ZERO);
@@ -301,8 +317,13 @@ impl Simulation {
     pub fn users(&self) -> &Users {
         &self.users
     }
-    pub fn version_names(&self) -> [&str; 2] {
-        [&self.versions[0].name, &self.versions[1].name]
+    /// Names of the versions the pools run: `[stable, new, baseline]`.
+    pub fn version_names(&self) -> [&str; POOLS] {
+        [&self.versions[0].name, &self.versions[1].name, &self.versions[2].name]
+    }
+    /// The gate on the new code path, if any.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -366,6 +387,16 @@ impl Simulation {
                     self.dirty = true;
                 }
             }
+            Command::KillSwitch => {
+                self.log.push(LogEntry { t: self.now, text: "kill switch: new code path off".into() });
+                self.kill_switch();
+                if self.rollout.started.is_some() {
+                    let mut cx = ctx!(self);
+                    self.controller.get().command(&mut cx, RolloutCommand::Abort);
+                    self.after_controller();
+                    self.dirty = true;
+                }
+            }
             Command::InjectFault(f) => {
                 self.log.push(LogEntry {
                     t: self.now,
@@ -399,7 +430,8 @@ impl Simulation {
             .reqs
             .iter()
             .filter(|r| {
-                matches!(
+                !r.shadow
+                    && matches!(
                     r.state,
                     ReqState::Queued | ReqState::InService | ReqState::Hanging
                 )
@@ -419,7 +451,7 @@ impl Simulation {
                 self.metrics.arrivals
             ));
         }
-        for v in 0..2 {
+        for v in 0..POOLS {
             for &id in &self.fleet.routable[v] {
                 let i = &self.fleet.instances[id as usize];
                 if !i.ready || !i.alive() || i.deleting || i.version as usize != v {
@@ -522,7 +554,9 @@ impl Simulation {
         let tail = std::mem::take(&mut self.metrics.cur);
         if let Some(last) = self.metrics.series.last_mut() {
             last.arrivals += tail.arrivals;
-            for v in 0..2 {
+            last.shadow += tail.shadow;
+            last.shadow_failed += tail.shadow_failed;
+            for v in 0..POOLS {
                 last.success[v] += tail.success[v];
                 last.error[v] += tail.error[v];
                 last.timeout[v] += tail.timeout[v];
@@ -543,11 +577,8 @@ impl Simulation {
         while self.next_second <= t && self.next_second <= self.cfg.end {
             let b = self.next_second;
             self.integrate(b);
-            let ready = [
-                self.fleet.routable[0].len() as u16,
-                self.fleet.routable[1].len() as u16,
-            ];
-            let share = self.router.share_new(&self.fleet);
+            let ready = [0, 1, 2].map(|p| self.fleet.routable[p].len() as u16);
+            let share = self.router.share_new(&self.fleet, b);
             let cost = self.cost();
             self.metrics
                 .close_second(ready, self.fleet.alive_count() as u16, share, cost);
@@ -583,32 +614,43 @@ impl Simulation {
 
     fn release_slot(&mut self, slot: u32) {
         let r = &mut self.reqs[slot as usize];
+        if r.new_code {
+            r.new_code = false;
+            self.new_code_in_flight -= 1;
+        }
         r.state = ReqState::Free;
         r.generation = r.generation.wrapping_add(1);
         self.free.push(slot);
     }
 
+    /// Ends a request that is not in the slab (refused at once).
     fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
-        self.metrics
-            .finish(user, version, outcome, latency, self.now);
+        self.metrics.finish(user, version, false, outcome, latency, self.now);
         self.in_system -= 1;
+    }
+
+    /// Ends the request in `slot`: a user's request is counted, a mirrored copy only
+    /// in the shadow counters.
+    fn end_slot(&mut self, slot: u32, outcome: Outcome) {
+        let r = self.reqs[slot as usize];
+        let latency = self.now - r.arrival;
+        if r.shadow {
+            self.metrics.finish_shadow(r.version, outcome.failed(), latency);
+        } else {
+            self.metrics.finish(r.user, Some(r.version), r.new_code, outcome, latency, self.now);
+            self.in_system -= 1;
+        }
     }
 
     fn arrive(&mut self) {
         let id = self.next_request;
         self.next_request += 1;
         let user = self.users.user_of_request(id);
-        self.metrics.arrival(user, self.now);
+        let new_session = self.metrics.arrival(user, self.now);
+        if new_session && let Some(ab) = self.metrics.ab.as_mut() {
+            ab.session(user, id);
+        }
         self.in_system += 1;
-        let Some(inst) = self.router.pick(&self.fleet, id, user) else {
-            self.end_request(user, None, Outcome::Rejected, Time::ZERO);
-            return;
-        };
-        let (version, unresponsive, busy, queued) = {
-            let i = &self.fleet.instances[inst as usize];
-            (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
-        };
-        self.metrics.served(user, version, self.now);
         let deadline = self.cfg.timeout.map_or(Time::MAX, |d| self.now + d);
         let req = Req {
             id,
@@ -618,18 +660,35 @@ impl Simulation {
             user,
             generation: 0,
             state: ReqState::Queued,
-            version,
+            version: STABLE,
             fail: false,
             timeout_armed: false,
+            shadow: false,
+            new_code: false,
         };
+        match self.router.pick(&self.fleet, id, user, self.now) {
+            Some(inst) => self.dispatch(inst, req),
+            None => self.end_request(user, None, Outcome::Rejected, Time::ZERO),
+        }
+        if let Some(inst) = self.router.mirror_target(&self.fleet, id) {
+            let copy = Req { deadline: Time::MAX, shadow: true, ..req };
+            self.dispatch(inst, copy);
+        }
+    }
+
+    /// Hands a request to an instance: serve it now, queue it, or refuse it.
+    fn dispatch(&mut self, inst: u32, req: Req) {
+        let (version, unresponsive, busy, queued) = {
+            let i = &self.fleet.instances[inst as usize];
+            (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
+        };
+        let req = Req { version, ..req };
         if unresponsive {
-            if deadline == Time::MAX {
-                self.end_request(user, Some(version), Outcome::Error, Time::ZERO);
+            let slot = self.alloc(Req { state: ReqState::Hanging, ..req });
+            if req.deadline == Time::MAX {
+                self.end_slot(slot, Outcome::Error);
+                self.release_slot(slot);
             } else {
-                let slot = self.alloc(Req {
-                    state: ReqState::Hanging,
-                    ..req
-                });
                 self.arm_timeout(slot);
             }
             return;
@@ -640,11 +699,11 @@ impl Simulation {
         } else if queued < self.cfg.queue_cap {
             let slot = self.alloc(req);
             self.fleet.instances[inst as usize].queue.push_back(slot);
-            if deadline != Time::MAX {
-                self.arm_timeout(slot);
-            }
+            self.arm_timeout(slot);
+        } else if req.shadow {
+            self.metrics.finish_shadow(version, true, Time::ZERO);
         } else {
-            self.end_request(user, Some(version), Outcome::Rejected, Time::ZERO);
+            self.end_request(req.user, Some(version), Outcome::Rejected, Time::ZERO);
         }
     }
 
@@ -653,8 +712,17 @@ impl Simulation {
         if !r.timeout_armed && r.deadline != Time::MAX {
             r.timeout_armed = true;
             let (deadline, generation) = (r.deadline, r.generation);
-            self.queue
-                .push(deadline, Event::Timeout { slot, generation });
+            self.queue.push(deadline, Event::Timeout { slot, generation });
+        }
+    }
+
+    /// Whether a request of `user` on a new-pool instance runs the new code: always,
+    /// unless a feature flag or an experiment gates the new code path.
+    #[inline]
+    fn new_code_for(&self, user: u32) -> bool {
+        match &self.gate {
+            None => true,
+            Some(g) => g.is_on(user, self.users.segment(user)),
         }
     }
 
@@ -664,28 +732,28 @@ impl Simulation {
             (i.version, i.in_service.len())
         };
         let r = self.reqs[slot as usize];
-        let profile = &self.versions[version as usize];
+        let new_code = version == NEW && (r.shadow || self.new_code_for(r.user));
+        if !r.shadow {
+            self.metrics.served(r.user, new_code);
+        }
+        if new_code {
+            self.new_code_in_flight += 1;
+        }
+        let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
         let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
         let done = self.now + Time::from_micros(micros.round().clamp(0.0, 1e15) as u64);
         let utilization = busy as f64 / self.cfg.concurrency as f64;
-        let p =
-            profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
+        let p = profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
         {
             let rr = &mut self.reqs[slot as usize];
             rr.state = ReqState::InService;
             rr.done = done;
             rr.fail = fail;
+            rr.new_code = new_code;
         }
         self.fleet.instances[inst as usize].in_service.push(slot);
-        self.queue.push(
-            done,
-            Event::ServiceDone {
-                inst,
-                slot,
-                generation: r.generation,
-            },
-        );
+        self.queue.push(done, Event::ServiceDone { inst, slot, generation: r.generation });
         if r.deadline < done {
             self.arm_timeout(slot);
         }
@@ -693,9 +761,7 @@ impl Simulation {
 
     fn service_done(&mut self, inst: u32, slot: u32, generation: u32) {
         let r = self.reqs[slot as usize];
-        if r.generation != generation
-            || !matches!(r.state, ReqState::InService | ReqState::TimedOut)
-        {
+        if r.generation != generation || !matches!(r.state, ReqState::InService | ReqState::TimedOut) {
             return;
         }
         let list = &mut self.fleet.instances[inst as usize].in_service;
@@ -703,12 +769,7 @@ impl Simulation {
             list.swap_remove(p);
         }
         if r.state == ReqState::InService {
-            let outcome = if r.fail {
-                Outcome::Error
-            } else {
-                Outcome::Success
-            };
-            self.end_request(r.user, Some(r.version), outcome, self.now - r.arrival);
+            self.end_slot(slot, if r.fail { Outcome::Error } else { Outcome::Success });
         }
         self.release_slot(slot);
         self.pull_queue(inst);
@@ -724,9 +785,7 @@ impl Simulation {
             if i.in_service.len() >= self.cfg.concurrency {
                 return;
             }
-            let Some(slot) = i.queue.pop_front() else {
-                return;
-            };
+            let Some(slot) = i.queue.pop_front() else { return };
             if self.reqs[slot as usize].state == ReqState::Abandoned {
                 self.release_slot(slot);
                 continue;
@@ -740,18 +799,17 @@ impl Simulation {
         if r.generation != generation {
             return;
         }
-        let latency = self.now - r.arrival;
         match r.state {
             ReqState::Queued => {
-                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.end_slot(slot, Outcome::Timeout);
                 self.reqs[slot as usize].state = ReqState::Abandoned;
             }
             ReqState::InService if r.done > self.now => {
-                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.end_slot(slot, Outcome::Timeout);
                 self.reqs[slot as usize].state = ReqState::TimedOut;
             }
             ReqState::Hanging => {
-                self.end_request(r.user, Some(r.version), Outcome::Timeout, latency);
+                self.end_slot(slot, Outcome::Timeout);
                 self.release_slot(slot);
             }
             _ => {}
@@ -772,12 +830,7 @@ impl Simulation {
                         self.reqs[slot as usize].state = ReqState::Hanging;
                         self.arm_timeout(slot);
                     } else {
-                        self.end_request(
-                            r.user,
-                            Some(r.version),
-                            Outcome::Error,
-                            self.now - r.arrival,
-                        );
+                        self.end_slot(slot, Outcome::Error);
                         self.release_slot(slot);
                     }
                 }
@@ -939,7 +992,7 @@ impl Simulation {
 
     /// Creates or deletes instances so each version has its desired count.
     fn sync_fleet(&mut self) {
-        for v in [STABLE, NEW] {
+        for v in [STABLE, NEW, crate::model::fleet::BASELINE] {
             let current = self.fleet.status(v).current;
             let desired = self.fleet.desired[v as usize];
             if current < desired {
@@ -1153,11 +1206,11 @@ impl Simulation {
         self.dirty = false;
         if self.rollout.started.is_some() {
             for _ in 0..32 {
-                let before = (self.fleet.desired, self.router.weight, self.rollout.outcome);
+                let before = self.controller_visible_state();
                 let mut cx = ctx!(self);
                 self.controller.get().reconcile(&mut cx);
                 self.after_controller();
-                let after = (self.fleet.desired, self.router.weight, self.rollout.outcome);
+                let after = self.controller_visible_state();
                 if before == after {
                     break;
                 }
@@ -1169,16 +1222,37 @@ impl Simulation {
         self.check_recovered();
     }
 
+    /// Closes the gate on the new code for everyone; the next request sees it.
+    fn kill_switch(&mut self) {
+        match &mut self.gate {
+            Some(Gate::Flag(f)) => f.update(|flag| flag.enabled = false),
+            Some(g) => *g = Gate::Dark,
+            None => {}
+        }
+    }
+
+    /// What a controller's actions change; reconciling stops when it stays the same.
+    fn controller_visible_state(&self) -> ([u32; POOLS], Option<[f64; POOLS]>, bool, f64, RolloutOutcome) {
+        (self.fleet.desired, self.router.weights, self.router.dns.is_some(), self.router.mirror, self.rollout.outcome)
+    }
+
     /// Recovery after an abort: no routable new instance, no work left on one, and
     /// stable ready capacity back at `replicas`.
     fn check_recovered(&mut self) {
         if self.rollout.abort_at.is_none() || self.rollout.recovered_at.is_some() {
             return;
         }
-        if self.fleet.routable[NEW as usize].is_empty()
-            && self.fleet.work_on(NEW) == 0
-            && self.fleet.routable[STABLE as usize].len() as u32 >= self.cfg.replicas
-        {
+        // With the new code gated off (a kill switch), new-version instances serve the
+        // old code path and count as capacity.
+        let dark = self.gate.as_ref().is_some_and(Gate::is_dark);
+        let new_routable = self.fleet.routable[NEW as usize].len() as u32;
+        let no_new_traffic = if dark {
+            self.new_code_in_flight == 0
+        } else {
+            new_routable == 0 && self.fleet.work_on(NEW) == 0
+        };
+        let capacity = self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
+        if no_new_traffic && capacity >= self.cfg.replicas {
             self.rollout.recovered_at = Some(self.now);
             self.log.push(LogEntry {
                 t: self.now,

@@ -30,6 +30,10 @@ pub mod streams {
     pub const CRASH: u64 = 8;
     pub const FAULT_PICK: u64 = 9;
     pub const STICKY_USER: u64 = 10;
+    pub const DNS: u64 = 11;
+    pub const MIRROR: u64 = 12;
+    pub const CONVERSION: u64 = 13;
+    pub const VARIANT: u64 = 14;
 }
 
 /// One keyed random stream.

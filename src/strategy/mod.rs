@@ -6,21 +6,37 @@
 //! asking for wake-ups, and declaring the rollout promoted, rolled back or stuck. The
 //! engine materialises desired counts into instances (the ReplicaSet's job).
 
+pub mod abtest;
+pub mod analysis;
+pub mod bluegreen;
+pub mod canary;
+pub mod feature_toggle;
+pub mod flagger;
+pub mod judge;
 pub mod none;
 pub mod progress;
 pub mod recreate;
 pub mod rolling;
+pub mod shadow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::fleet::{Fleet, PoolStatus};
-use crate::model::router::Router;
+use crate::metrics::Recorder;
+use crate::model::fleet::{Fleet, NEW, POOLS, PoolStatus, STABLE};
+use crate::model::gate::Gate;
+use crate::model::router::{Router, Weights};
 use crate::scenario::StrategySpec;
 use crate::sim::time::Time;
 
+pub use abtest::AbTest;
+pub use bluegreen::BlueGreen;
+pub use canary::Canary;
+pub use feature_toggle::FeatureToggle;
+pub use flagger::Flagger;
 pub use none::NoRollout;
 pub use recreate::Recreate;
 pub use rolling::Rolling;
+pub use shadow::Shadow;
 
 /// How a rollout ended, or where it stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +79,23 @@ pub struct RolloutState {
     /// When traffic had left the new version and stable capacity was back.
     pub recovered_at: Option<Time>,
     pub paused: bool,
+    /// The A/B experiment's report, once it has ended.
+    pub ab: Option<crate::metrics::ab::AbReport>,
+}
+
+impl RolloutState {
+    pub fn new(outcome: RolloutOutcome) -> RolloutState {
+        RolloutState {
+            outcome,
+            started: None,
+            finished: None,
+            abort_at: None,
+            abort_reason: None,
+            recovered_at: None,
+            paused: false,
+            ab: None,
+        }
+    }
 }
 
 /// A message in the rollout's event log.
@@ -82,6 +115,13 @@ pub struct Ctx<'a> {
     pub rollout: &'a mut RolloutState,
     pub log: &'a mut Vec<LogEntry>,
     pub wakes: &'a mut Vec<Time>,
+    /// Metric taps for analysis.
+    pub metrics: &'a mut Recorder,
+    /// The gate on the new code path (feature flag, experiment).
+    pub gate: &'a mut Option<Gate>,
+    pub seed: u64,
+    /// Segment names by index (0 is `default`).
+    pub segment_names: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -136,6 +176,26 @@ impl Ctx<'_> {
         }
     }
 
+    /// Sets explicit traffic shares `[stable, new, baseline]`.
+    pub fn set_weights(&mut self, w: Weights) {
+        self.router.dns = None;
+        self.router.weights = Some(w);
+    }
+
+    /// Sends `percent` of traffic to the new pool and the rest to stable; with a
+    /// baseline, the baseline gets as much as the new pool.
+    pub fn set_canary_weight(&mut self, percent: f64, baseline: bool) {
+        let w = (percent / 100.0).clamp(0.0, 1.0);
+        let b = if baseline { w.min(1.0 - w) } else { 0.0 };
+        self.set_weights([1.0 - w - b, w, b]);
+    }
+
+    /// Whether every desired instance of `pool` exists and is available.
+    pub fn pool_available(&self, pool: u8) -> bool {
+        let p = self.pool(pool);
+        p.current >= p.desired && p.available >= p.desired
+    }
+
     pub fn is_over(&self) -> bool {
         matches!(
             self.rollout.outcome,
@@ -173,6 +233,12 @@ pub enum Controller {
     None(NoRollout),
     Recreate(Recreate),
     Rolling(Rolling),
+    BlueGreen(BlueGreen),
+    Canary(Box<Canary>),
+    Flagger(Flagger),
+    FeatureToggle(Box<FeatureToggle>),
+    AbTest(Box<AbTest>),
+    Shadow(Shadow),
 }
 
 impl Controller {
@@ -181,6 +247,13 @@ impl Controller {
             StrategySpec::None => Controller::None(NoRollout),
             StrategySpec::Recreate(s) => Controller::Recreate(Recreate::new(s, replicas)),
             StrategySpec::Rolling(s) => Controller::Rolling(Rolling::new(s, replicas)),
+            StrategySpec::BlueGreen(s) => Controller::BlueGreen(BlueGreen::new(s, replicas)),
+            StrategySpec::Canary(s) => Controller::Canary(Box::new(Canary::new(s, replicas))),
+            StrategySpec::CodeDeploy(s) => Controller::Canary(Box::new(Canary::code_deploy(s, replicas))),
+            StrategySpec::Flagger(s) => Controller::Flagger(Flagger::new(s, replicas)),
+            StrategySpec::FeatureToggle(s) => Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas))),
+            StrategySpec::AbTest(s) => Controller::AbTest(Box::new(AbTest::new(s, replicas))),
+            StrategySpec::Shadow(s) => Controller::Shadow(Shadow::new(s, replicas)),
         }
     }
 
@@ -189,6 +262,54 @@ impl Controller {
             Controller::None(c) => c,
             Controller::Recreate(c) => c,
             Controller::Rolling(c) => c,
+            Controller::BlueGreen(c) => c,
+            Controller::Canary(c) => c.as_mut(),
+            Controller::Flagger(c) => c,
+            Controller::FeatureToggle(c) => c.as_mut(),
+            Controller::AbTest(c) => c.as_mut(),
+            Controller::Shadow(c) => c,
         }
     }
+
+    /// A short description of where the rollout stands (current step), for front ends.
+    pub fn status_line(&self) -> String {
+        match self {
+            Controller::Canary(c) => c.status_line(),
+            Controller::FeatureToggle(c) => c.status_line(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Runs a nested controller (the deployment beneath a flag or an experiment) with its
+/// own rollout state, so that its promotion is not the outer rollout's.
+pub fn with_inner(cx: &mut Ctx, inner: &mut Controller, state: &mut RolloutState, f: impl FnOnce(&mut dyn Strategy, &mut Ctx)) {
+    let mut sub = Ctx {
+        now: cx.now,
+        replicas: cx.replicas,
+        fleet: &mut *cx.fleet,
+        router: &mut *cx.router,
+        rollout: state,
+        log: &mut *cx.log,
+        wakes: &mut *cx.wakes,
+        metrics: &mut *cx.metrics,
+        gate: &mut *cx.gate,
+        seed: cx.seed,
+        segment_names: cx.segment_names,
+    };
+    f(inner.get(), &mut sub);
+}
+
+/// Moves every user back to the stable pool and scales the others down: the common
+/// end of an abort. Returns true once nothing but stable remains and stable is whole.
+pub fn settle_on_stable(cx: &mut Ctx) -> bool {
+    cx.router.mirror = 0.0;
+    cx.set_weights([1.0, 0.0, 0.0]);
+    let r = cx.replicas;
+    cx.scale(STABLE, r);
+    for p in 1..POOLS as u8 {
+        cx.scale(p, 0);
+    }
+    let new = cx.pool(NEW);
+    cx.pool_available(STABLE) && new.current + new.terminating == 0
 }
