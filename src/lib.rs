@@ -37,19 +37,134 @@ pub fn baseline_of(scenario: &Scenario) -> Scenario {
 /// summarises the run against the baseline. A scenario without a rollout is its own
 /// baseline.
 pub fn run(scenario: &Scenario) -> RunResult {
+    if matches!(scenario.strategy, StrategySpec::None) {
+        let mut run = Simulation::new(Arc::new(scenario.clone()));
+        run.run_to_end();
+        let summary = metrics::Summary::compute(&run, &run);
+        return RunResult {
+            baseline: run.clone(),
+            run,
+            summary,
+        };
+    }
+    let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
+    b.run_to_end();
+    run_against(scenario, b)
+}
+
+/// Runs `scenario` and summarises it against an already finished `baseline` (which must
+/// be [`baseline_of`] the same scenario and seed).
+pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
     let mut run = Simulation::new(Arc::new(scenario.clone()));
     run.run_to_end();
-    let baseline = if matches!(scenario.strategy, StrategySpec::None) {
-        run.clone()
-    } else {
-        let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
-        b.run_to_end();
-        b
-    };
     let summary = metrics::Summary::compute(&run, &baseline);
     RunResult {
         run,
         baseline,
         summary,
     }
+}
+
+/// The built-in strategy variants `compare` knows by name, with default settings.
+pub fn builtin_strategy(name: &str) -> Option<StrategySpec> {
+    use scenario::*;
+    Some(match name {
+        "none" => StrategySpec::None,
+        "recreate" => StrategySpec::Recreate(RecreateSpec::default()),
+        "rolling" => StrategySpec::Rolling(RollingSpec::default()),
+        "blue-green" => StrategySpec::BlueGreen(BlueGreenSpec::default()),
+        "canary" => StrategySpec::Canary(CanarySpec::default()),
+        "flagger" => StrategySpec::Flagger(FlaggerSpec::default()),
+        "codedeploy" => StrategySpec::CodeDeploy(CodeDeploySpec {
+            config: CodeDeployConfig::Canary10Percent5Minutes,
+            alarms: Some(AnalysisSpec::default()),
+        }),
+        "feature-toggle" => StrategySpec::FeatureToggle(FeatureToggleSpec::default()),
+        "ab-test" => StrategySpec::AbTest(AbTestSpec::default()),
+        "shadow" => StrategySpec::Shadow(ShadowSpec {
+            analysis: Some(AnalysisSpec::default()),
+            ..ShadowSpec::default()
+        }),
+        _ => return None,
+    })
+}
+
+/// Names accepted by [`builtin_strategy`].
+pub const BUILTIN_STRATEGIES: [&str; 10] = [
+    "none",
+    "recreate",
+    "rolling",
+    "blue-green",
+    "canary",
+    "flagger",
+    "codedeploy",
+    "feature-toggle",
+    "ab-test",
+    "shadow",
+];
+
+/// The variants `compare` runs: the named ones (from the scenario's `compare` list, else
+/// built in), or the scenario's list, or its own strategy and every built-in one.
+pub fn compare_variants(
+    scenario: &Scenario,
+    names: Option<&[String]>,
+) -> Result<Vec<(String, StrategySpec)>, String> {
+    match names {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                scenario
+                    .compare
+                    .iter()
+                    .find(|v| v.name == *n)
+                    .map(|v| (v.name.clone(), v.strategy.clone()))
+                    .or_else(|| builtin_strategy(n).map(|s| (n.clone(), s)))
+                    .ok_or_else(|| {
+                        let mut known: Vec<String> =
+                            scenario.compare.iter().map(|v| v.name.clone()).collect();
+                        known.extend(BUILTIN_STRATEGIES.iter().map(|s| s.to_string()));
+                        format!("unknown strategy `{n}`; known: {}", known.join(", "))
+                    })
+            })
+            .collect(),
+        None if !scenario.compare.is_empty() => Ok(scenario
+            .compare
+            .iter()
+            .map(|v| (v.name.clone(), v.strategy.clone()))
+            .collect()),
+        None => {
+            let mut v = vec![(
+                scenario.strategy.name().to_string(),
+                scenario.strategy.clone(),
+            )];
+            for n in BUILTIN_STRATEGIES.iter().skip(1) {
+                if *n != scenario.strategy.name()
+                    && let Some(s) = builtin_strategy(n)
+                {
+                    v.push((n.to_string(), s));
+                }
+            }
+            Ok(v)
+        }
+    }
+}
+
+/// Runs every variant on the same seed against one shared baseline. Each summary's
+/// `strategy` is the variant's name.
+pub fn compare(
+    scenario: &Scenario,
+    variants: &[(String, StrategySpec)],
+) -> Vec<(String, RunResult)> {
+    let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
+    b.run_to_end();
+    variants
+        .iter()
+        .map(|(name, strategy)| {
+            let mut s = scenario.clone();
+            s.strategy = strategy.clone();
+            let mut r = run_against(&s, b.clone());
+            r.summary.strategy = name.clone();
+            (name.clone(), r)
+        })
+        .collect()
 }

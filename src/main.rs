@@ -32,6 +32,29 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         csv: Option<PathBuf>,
     },
+    /// Run the scenario's rollout under several strategies on the same seed — the same
+    /// users, requests, faults and defects — and print them side by side.
+    Compare {
+        scenario: PathBuf,
+        /// Comma-separated names: from the scenario's `compare` list or built in
+        /// (none, recreate, rolling, blue-green, canary, flagger, codedeploy,
+        /// feature-toggle, ab-test, shadow). Default: the scenario's list, else all.
+        #[arg(long, value_delimiter = ',')]
+        strategies: Option<Vec<String>>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print a JSON array of the `run --json` objects.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show, per user, whether each flag of a flags file is on and which rule decided it.
+    Flags {
+        /// A flags file: `Flags(flags: [Flag(name: "...", rules: [...])])`.
+        file: PathBuf,
+        /// User ids; `ID@SEGMENT` puts a user in a segment (default segment: `default`).
+        #[arg(long, num_args = 1.., required = true)]
+        users: Vec<String>,
+    },
     /// Check scenario files and report every error with file, line and column.
     Validate {
         #[arg(required = true)]
@@ -55,6 +78,13 @@ fn main() -> ExitCode {
             csv,
         }) => run(&scenario, seed, json, csv.as_deref()),
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Compare {
+            scenario,
+            strategies,
+            seed,
+            json,
+        }) => compare(&scenario, strategies.as_deref(), seed, json),
+        Some(Cmd::Flags { file, users }) => flags(&file, &users),
     }
 }
 
@@ -80,6 +110,74 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>) -> ExitCo
         println!("{}", report::summary_json(&result.summary));
     } else {
         print!("{}", report::summary_table(&result.summary));
+        if let Some(ab) = &result.summary.ab {
+            println!();
+            print!("{}", report::ab_table(ab));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn compare(path: &Path, names: Option<&[String]>, seed: Option<u64>, json: bool) -> ExitCode {
+    let mut scenario = match load_file(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    if scenario.release.is_none() {
+        eprintln!(
+            "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let variants = match deploysim::compare_variants(&scenario, names) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: --strategies: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rows: Vec<(String, deploysim::metrics::Summary)> = deploysim::compare(&scenario, &variants)
+        .into_iter()
+        .map(|(n, r)| (n, r.summary))
+        .collect();
+    if json {
+        println!("{}", report::compare_json(&rows));
+    } else {
+        println!(
+            "{} (seed {}): every strategy sees the same users, requests, faults and defects",
+            scenario.name, scenario.seed
+        );
+        print!("{}", report::compare_table(&rows));
+    }
+    ExitCode::SUCCESS
+}
+
+fn flags(path: &Path, users: &[String]) -> ExitCode {
+    let file = match deploysim::model::flags::load_flags(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for u in users {
+        let (id, segment) = u.split_once('@').unwrap_or((u.as_str(), "default"));
+        for flag in &file.flags {
+            let e = deploysim::model::flags::evaluate(flag, id, segment);
+            println!(
+                "user {id} ({segment}): {} {}: {}",
+                flag.name,
+                if e.on { "ON " } else { "off" },
+                e.reason
+            );
+        }
     }
     ExitCode::SUCCESS
 }

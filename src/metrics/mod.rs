@@ -46,7 +46,14 @@ pub struct Tap {
 
 impl Tap {
     fn new(pool: u8) -> Tap {
-        Tap { pool, ended: 0, failed: 0, latency: Histogram::new(), slices: Vec::new(), current: Slice::default() }
+        Tap {
+            pool,
+            ended: 0,
+            failed: 0,
+            latency: Histogram::new(),
+            slices: Vec::new(),
+            current: Slice::default(),
+        }
     }
 
     #[inline]
@@ -297,13 +304,15 @@ impl Recorder {
         }
     }
 
-    /// A mirrored copy ended on an instance of `pool`; nobody waits for it.
-    pub fn finish_shadow(&mut self, pool: u8, failed: bool, latency: Time) {
+    /// A mirrored copy ended on an instance of `pool`; nobody waits for it, but a
+    /// failure there is still a failure of the new version (for detection time).
+    pub fn finish_shadow(&mut self, pool: u8, failed: bool, latency: Time, now: Time) {
         self.shadow += 1;
         self.cur.shadow += 1;
         if failed {
             self.shadow_failed += 1;
             self.cur.shadow_failed += 1;
+            self.first_new_failure.get_or_insert(now);
         }
         for tap in self.taps.iter_mut().flatten() {
             if tap.pool == pool || tap.pool == NEW_CODE {

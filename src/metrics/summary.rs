@@ -59,6 +59,13 @@ pub struct Summary {
     pub mean_in_system: f64,
     /// Requests per second over the run (λ).
     pub throughput_rps: f64,
+    /// Mirrored copies served by the new version, and those that failed there.
+    pub shadow_requests: u64,
+    pub shadow_failed: u64,
+    /// Why the rollout was aborted, if it was.
+    pub abort_reason: Option<String>,
+    /// The A/B experiment's report, for `AbTest` runs.
+    pub ab: Option<super::ab::AbReport>,
 }
 
 /// Seconds in which fewer than half of the requests that ended succeeded, or in which
@@ -158,6 +165,10 @@ impl Summary {
             duration_s: duration,
             mean_in_system: run.request_seconds() / duration,
             throughput_rps: requests as f64 / duration,
+            shadow_requests: m.shadow,
+            shadow_failed: m.shadow_failed,
+            abort_reason: r.abort_reason.clone(),
+            ab: r.ab.clone(),
         }
     }
 }

@@ -137,3 +137,140 @@ pub fn write_csv_dir(dir: &Path, series: &[SecondRecord], log: &[LogEntry]) -> i
     write_events_csv(&mut f, log)?;
     f.flush()
 }
+
+/// Strategies side by side: one column per strategy, one row per metric.
+pub fn compare_table(rows: &[(String, Summary)]) -> String {
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+    type Cell = Box<dyn Fn(&Summary) -> String>;
+    let metrics: Vec<(&str, Cell)> = vec![
+        ("outcome", Box::new(|s: &Summary| s.outcome.clone())),
+        (
+            "downtime (s)",
+            Box::new(|s: &Summary| s.downtime_s.to_string()),
+        ),
+        (
+            "blast radius (users)",
+            Box::new(|s: &Summary| s.blast_radius_users.to_string()),
+        ),
+        (
+            "blast radius (%)",
+            Box::new(|s: &Summary| format!("{:.2}", s.blast_radius_pct)),
+        ),
+        (
+            "exposed users",
+            Box::new(|s: &Summary| s.exposed_users.to_string()),
+        ),
+        (
+            "excess failed requests",
+            Box::new(|s: &Summary| s.excess_failed_requests.to_string()),
+        ),
+        (
+            "time to detect (s)",
+            Box::new(move |s: &Summary| f(s.time_to_detect_s)),
+        ),
+        (
+            "time to recover (s)",
+            Box::new(move |s: &Summary| f(s.time_to_recover_s)),
+        ),
+        (
+            "rollout duration (s)",
+            Box::new(move |s: &Summary| f(s.rollout_duration_s)),
+        ),
+        ("cost", Box::new(|s: &Summary| format!("{:.4}", s.cost))),
+        (
+            "extra cost",
+            Box::new(|s: &Summary| format!("{:+.4}", s.extra_cost)),
+        ),
+        (
+            "peak instances",
+            Box::new(|s: &Summary| s.peak_instances.to_string()),
+        ),
+        (
+            "mixed-version users",
+            Box::new(|s: &Summary| s.mixed_version_users.to_string()),
+        ),
+    ];
+    let label_w = metrics.iter().map(|m| m.0.len()).max().unwrap_or(0);
+    let cells: Vec<Vec<String>> = metrics
+        .iter()
+        .map(|(_, get)| rows.iter().map(|(_, s)| get(s)).collect())
+        .collect();
+    let widths: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(j, (name, _))| {
+            cells
+                .iter()
+                .map(|r| r[j].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(name.chars().count())
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "{:<label_w$}", "");
+    for (j, (name, _)) in rows.iter().enumerate() {
+        let _ = write!(out, "  {:>w$}", name, w = widths[j]);
+    }
+    out.push('\n');
+    for (i, (label, _)) in metrics.iter().enumerate() {
+        let _ = write!(out, "{label:<label_w$}");
+        for (j, c) in cells[i].iter().enumerate() {
+            let _ = write!(out, "  {:>w$}", c, w = widths[j]);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The summaries as one JSON array.
+pub fn compare_json(rows: &[(String, Summary)]) -> String {
+    let v: Vec<&Summary> = rows.iter().map(|r| &r.1).collect();
+    serde_json::to_string(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The A/B report as lines of text.
+pub fn ab_table(r: &crate::metrics::ab::AbReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<14} {:>8} {:>9} {:>11} {:>9} {:>9} {:>9}  95 % CI of difference",
+        "variant", "users", "sessions", "conversions", "rate", "lift", "p"
+    );
+    for v in &r.variants {
+        let ci = match (v.ci_low, v.ci_high) {
+            (Some(a), Some(b)) => format!("[{:+.3} %, {:+.3} %]", a * 100.0, b * 100.0),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<14} {:>8} {:>9} {:>11} {:>8.3}% {:>9} {:>9}  {ci}",
+            v.name,
+            v.users,
+            v.sessions,
+            v.conversions,
+            v.conversion_rate * 100.0,
+            v.lift.map_or("-".into(), |l| format!("{:+.1}%", l * 100.0)),
+            v.p_value.map_or("-".into(), |p| format!("{p:.4}")),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "sample ratio check: chi2 {} p {}{}",
+        r.srm_chi2.map_or("-".into(), |c| format!("{c:.2}")),
+        r.srm_p_value.map_or("-".into(), |p| format!("{p:.3e}")),
+        if r.srm_alert {
+            "  ALERT: sample ratio mismatch"
+        } else {
+            ""
+        }
+    );
+    if let Some(n) = r.needed_per_variant {
+        let _ = writeln!(
+            out,
+            "sessions needed per variant for the minimum detectable effect: {n}"
+        );
+    }
+    let _ = writeln!(out, "decision: {}", r.decision);
+    out
+}

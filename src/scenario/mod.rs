@@ -852,7 +852,10 @@ impl Default for FlaggerSpec {
             step_weights: Vec::new(),
             max_weight: Percent(50.0),
             threshold: Int(5),
-            checks: vec![Check::SuccessRate(Probability(0.99)), Check::LatencyP99(Duration::millis(500))],
+            checks: vec![
+                Check::SuccessRate(Probability(0.99)),
+                Check::LatencyP99(Duration::millis(500)),
+            ],
             min_requests: Int(20),
         }
     }
@@ -904,7 +907,11 @@ impl Default for FeatureToggleSpec {
     fn default() -> Self {
         FeatureToggleSpec {
             deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
-            flag: crate::model::flags::Flag { name: "new-code".into(), enabled: true, rules: Vec::new() },
+            flag: crate::model::flags::Flag {
+                name: "new-code".into(),
+                enabled: true,
+                rules: Vec::new(),
+            },
             ramp: vec![
                 RampStep::Percent(Percent(1.0)),
                 RampStep::Pause(Duration::secs(300)),
@@ -956,8 +963,18 @@ impl Default for AbTestSpec {
         AbTestSpec {
             deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
             variants: vec![
-                AbVariant { name: "control".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
-                AbVariant { name: "treatment".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
+                AbVariant {
+                    name: "control".into(),
+                    weight: Factor(1.0),
+                    lift: 0.0,
+                    tracking_loss: Probability(0.0),
+                },
+                AbVariant {
+                    name: "treatment".into(),
+                    weight: Factor(1.0),
+                    lift: 0.0,
+                    tracking_loss: Probability(0.0),
+                },
             ],
             base_conversion: Probability(0.05),
             duration: Duration::secs(1800),

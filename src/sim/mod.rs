@@ -168,6 +168,8 @@ pub struct Simulation {
     first_new_crash: Option<Time>,
     /// Requests holding a slot that run the new code (for recovery after a kill switch).
     new_code_in_flight: u64,
+    /// When a request last started running the new code.
+    last_new_code_start: Option<Time>,
     wakes: Vec<Time>,
     dirty: bool,
     finished: bool,
@@ -222,7 +224,14 @@ impl Simulation {
             next_arrival,
             next_request: 0,
             service: ServiceTimes::new(&s.service.latency, seed),
-            versions: [stable.clone(), new, VersionProfile { name: format!("{} (baseline)", stable.name), ..stable }],
+            versions: [
+                stable.clone(),
+                new,
+                VersionProfile {
+                    name: format!("{} (baseline)", stable.name),
+                    ..stable
+                },
+            ],
             gate: None,
             error_draw: Stream::new(seed, streams::ERROR),
             crash_draw: Stream::new(seed, streams::CRASH),
@@ -252,6 +261,7 @@ impl Simulation {
             fault_picks: 0,
             first_new_crash: None,
             new_code_in_flight: 0,
+            last_new_code_start: None,
             wakes: Vec::new(),
             dirty: false,
             finished: false,
@@ -319,7 +329,11 @@ impl Simulation {
     }
     /// Names of the versions the pools run: `[stable, new, baseline]`.
     pub fn version_names(&self) -> [&str; POOLS] {
-        [&self.versions[0].name, &self.versions[1].name, &self.versions[2].name]
+        [
+            &self.versions[0].name,
+            &self.versions[1].name,
+            &self.versions[2].name,
+        ]
     }
     /// The gate on the new code path, if any.
     pub fn gate(&self) -> Option<&Gate> {
@@ -349,6 +363,10 @@ impl Simulation {
     pub fn cost(&self) -> f64 {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
         self.instance_area / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
+    }
+    /// When a request last started running the new version's code.
+    pub fn last_new_code_start(&self) -> Option<Time> {
+        self.last_new_code_start
     }
     pub fn peak_instances(&self) -> usize {
         self.peak_instances
@@ -388,11 +406,16 @@ impl Simulation {
                 }
             }
             Command::KillSwitch => {
-                self.log.push(LogEntry { t: self.now, text: "kill switch: new code path off".into() });
+                self.log.push(LogEntry {
+                    t: self.now,
+                    text: "kill switch: new code path off".into(),
+                });
                 self.kill_switch();
                 if self.rollout.started.is_some() {
                     let mut cx = ctx!(self);
-                    self.controller.get().command(&mut cx, RolloutCommand::Abort);
+                    self.controller
+                        .get()
+                        .command(&mut cx, RolloutCommand::Abort);
                     self.after_controller();
                     self.dirty = true;
                 }
@@ -432,9 +455,9 @@ impl Simulation {
             .filter(|r| {
                 !r.shadow
                     && matches!(
-                    r.state,
-                    ReqState::Queued | ReqState::InService | ReqState::Hanging
-                )
+                        r.state,
+                        ReqState::Queued | ReqState::InService | ReqState::Hanging
+                    )
             })
             .count() as u64;
         if waiting != self.in_system {
@@ -525,6 +548,9 @@ impl Simulation {
             self.next_arrival = self.arrivals.next_arrival();
         }
         self.flush();
+        if self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none() {
+            self.check_recovered();
+        }
         true
     }
 
@@ -625,7 +651,8 @@ impl Simulation {
 
     /// Ends a request that is not in the slab (refused at once).
     fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
-        self.metrics.finish(user, version, false, outcome, latency, self.now);
+        self.metrics
+            .finish(user, version, false, outcome, latency, self.now);
         self.in_system -= 1;
     }
 
@@ -635,9 +662,17 @@ impl Simulation {
         let r = self.reqs[slot as usize];
         let latency = self.now - r.arrival;
         if r.shadow {
-            self.metrics.finish_shadow(r.version, outcome.failed(), latency);
+            self.metrics
+                .finish_shadow(r.version, outcome.failed(), latency, self.now);
         } else {
-            self.metrics.finish(r.user, Some(r.version), r.new_code, outcome, latency, self.now);
+            self.metrics.finish(
+                r.user,
+                Some(r.version),
+                r.new_code,
+                outcome,
+                latency,
+                self.now,
+            );
             self.in_system -= 1;
         }
     }
@@ -671,7 +706,11 @@ impl Simulation {
             None => self.end_request(user, None, Outcome::Rejected, Time::ZERO),
         }
         if let Some(inst) = self.router.mirror_target(&self.fleet, id) {
-            let copy = Req { deadline: Time::MAX, shadow: true, ..req };
+            let copy = Req {
+                deadline: Time::MAX,
+                shadow: true,
+                ..req
+            };
             self.dispatch(inst, copy);
         }
     }
@@ -684,7 +723,10 @@ impl Simulation {
         };
         let req = Req { version, ..req };
         if unresponsive {
-            let slot = self.alloc(Req { state: ReqState::Hanging, ..req });
+            let slot = self.alloc(Req {
+                state: ReqState::Hanging,
+                ..req
+            });
             if req.deadline == Time::MAX {
                 self.end_slot(slot, Outcome::Error);
                 self.release_slot(slot);
@@ -701,7 +743,8 @@ impl Simulation {
             self.fleet.instances[inst as usize].queue.push_back(slot);
             self.arm_timeout(slot);
         } else if req.shadow {
-            self.metrics.finish_shadow(version, true, Time::ZERO);
+            self.metrics
+                .finish_shadow(version, true, Time::ZERO, self.now);
         } else {
             self.end_request(req.user, Some(version), Outcome::Rejected, Time::ZERO);
         }
@@ -712,7 +755,8 @@ impl Simulation {
         if !r.timeout_armed && r.deadline != Time::MAX {
             r.timeout_armed = true;
             let (deadline, generation) = (r.deadline, r.generation);
-            self.queue.push(deadline, Event::Timeout { slot, generation });
+            self.queue
+                .push(deadline, Event::Timeout { slot, generation });
         }
     }
 
@@ -738,12 +782,18 @@ impl Simulation {
         }
         if new_code {
             self.new_code_in_flight += 1;
+            self.last_new_code_start = Some(self.now);
         }
-        let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
+        let profile = if new_code {
+            &self.versions[NEW as usize]
+        } else {
+            &self.versions[STABLE as usize]
+        };
         let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
         let done = self.now + Time::from_micros(micros.round().clamp(0.0, 1e15) as u64);
         let utilization = busy as f64 / self.cfg.concurrency as f64;
-        let p = profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
+        let p =
+            profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
         {
             let rr = &mut self.reqs[slot as usize];
@@ -753,7 +803,14 @@ impl Simulation {
             rr.new_code = new_code;
         }
         self.fleet.instances[inst as usize].in_service.push(slot);
-        self.queue.push(done, Event::ServiceDone { inst, slot, generation: r.generation });
+        self.queue.push(
+            done,
+            Event::ServiceDone {
+                inst,
+                slot,
+                generation: r.generation,
+            },
+        );
         if r.deadline < done {
             self.arm_timeout(slot);
         }
@@ -761,7 +818,9 @@ impl Simulation {
 
     fn service_done(&mut self, inst: u32, slot: u32, generation: u32) {
         let r = self.reqs[slot as usize];
-        if r.generation != generation || !matches!(r.state, ReqState::InService | ReqState::TimedOut) {
+        if r.generation != generation
+            || !matches!(r.state, ReqState::InService | ReqState::TimedOut)
+        {
             return;
         }
         let list = &mut self.fleet.instances[inst as usize].in_service;
@@ -769,7 +828,14 @@ impl Simulation {
             list.swap_remove(p);
         }
         if r.state == ReqState::InService {
-            self.end_slot(slot, if r.fail { Outcome::Error } else { Outcome::Success });
+            self.end_slot(
+                slot,
+                if r.fail {
+                    Outcome::Error
+                } else {
+                    Outcome::Success
+                },
+            );
         }
         self.release_slot(slot);
         self.pull_queue(inst);
@@ -785,7 +851,9 @@ impl Simulation {
             if i.in_service.len() >= self.cfg.concurrency {
                 return;
             }
-            let Some(slot) = i.queue.pop_front() else { return };
+            let Some(slot) = i.queue.pop_front() else {
+                return;
+            };
             if self.reqs[slot as usize].state == ReqState::Abandoned {
                 self.release_slot(slot);
                 continue;
@@ -1232,8 +1300,22 @@ impl Simulation {
     }
 
     /// What a controller's actions change; reconciling stops when it stays the same.
-    fn controller_visible_state(&self) -> ([u32; POOLS], Option<[f64; POOLS]>, bool, f64, RolloutOutcome) {
-        (self.fleet.desired, self.router.weights, self.router.dns.is_some(), self.router.mirror, self.rollout.outcome)
+    fn controller_visible_state(
+        &self,
+    ) -> (
+        [u32; POOLS],
+        Option<[f64; POOLS]>,
+        bool,
+        f64,
+        RolloutOutcome,
+    ) {
+        (
+            self.fleet.desired,
+            self.router.weights,
+            self.router.dns.is_some(),
+            self.router.mirror,
+            self.rollout.outcome,
+        )
     }
 
     /// Recovery after an abort: no routable new instance, no work left on one, and
@@ -1246,12 +1328,12 @@ impl Simulation {
         // old code path and count as capacity.
         let dark = self.gate.as_ref().is_some_and(Gate::is_dark);
         let new_routable = self.fleet.routable[NEW as usize].len() as u32;
-        let no_new_traffic = if dark {
-            self.new_code_in_flight == 0
-        } else {
-            new_routable == 0 && self.fleet.work_on(NEW) == 0
-        };
-        let capacity = self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
+        let weighted_away = self.router.dns.is_none()
+            && self.router.weights.is_some_and(|w| w[NEW as usize] == 0.0);
+        let routed_away = dark || new_routable == 0 || weighted_away;
+        let no_new_traffic = routed_away && self.new_code_in_flight == 0;
+        let capacity =
+            self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
         if no_new_traffic && capacity >= self.cfg.replicas {
             self.rollout.recovered_at = Some(self.now);
             self.log.push(LogEntry {

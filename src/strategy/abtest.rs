@@ -36,7 +36,9 @@ impl AbTest {
     }
 
     fn conclude(&mut self, cx: &mut Ctx) {
-        let Some(tally) = cx.metrics.ab.take() else { return };
+        let Some(tally) = cx.metrics.ab.take() else {
+            return;
+        };
         let r = report(&self.spec, &tally);
         cx.log(format!("experiment over: {}", r.decision));
         if r.winner > 0 {
@@ -56,7 +58,9 @@ impl Strategy for AbTest {
         self.started = true;
         *cx.gate = Some(Gate::Dark);
         cx.log("A/B test: deploying the variants dark");
-        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.start(sub));
+        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
+            c.start(sub)
+        });
     }
 
     fn reconcile(&mut self, cx: &mut Ctx) {
@@ -65,17 +69,23 @@ impl Strategy for AbTest {
         }
         match self.ends_at {
             None => {
-                with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.reconcile(sub));
+                with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
+                    c.reconcile(sub)
+                });
                 match self.deploy_state.outcome {
                     RolloutOutcome::Promoted => {
-                        let weights: Vec<f64> = self.spec.variants.iter().map(|v| v.weight.0).collect();
+                        let weights: Vec<f64> =
+                            self.spec.variants.iter().map(|v| v.weight.0).collect();
                         *cx.gate = Some(Gate::Variants(Variants::new(&weights, cx.seed)));
                         let users = cx.metrics.user_count();
                         cx.metrics.ab = Some(AbTally::new(&self.spec, users, cx.seed));
                         let end = cx.now + self.spec.duration.time();
                         self.ends_at = Some(end);
                         cx.wake_at(end);
-                        cx.log(format!("experiment starts: {} variants", self.spec.variants.len()));
+                        cx.log(format!(
+                            "experiment starts: {} variants",
+                            self.spec.variants.len()
+                        ));
                     }
                     RolloutOutcome::RolledBack => {
                         let reason = self.deploy_state.abort_reason.clone().unwrap_or_default();
@@ -101,7 +111,9 @@ impl Strategy for AbTest {
                 *cx.gate = Some(Gate::Dark);
                 cx.rolled_back();
             }
-            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.command(sub, other)),
+            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
+                c.command(sub, other)
+            }),
         }
     }
 }

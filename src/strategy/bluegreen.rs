@@ -68,7 +68,10 @@ impl BlueGreen {
     }
 
     fn preview_size(&self) -> u32 {
-        self.spec.preview_replicas.map_or(self.replicas, |p| p.0 as u32).min(self.replicas)
+        self.spec
+            .preview_replicas
+            .map_or(self.replicas, |p| p.0 as u32)
+            .min(self.replicas)
     }
 
     /// Moves traffic from `from` to `to` by load balancer (at once) or DNS (over the TTL).
@@ -94,7 +97,11 @@ impl BlueGreen {
         match &self.spec.switch {
             Switch::LoadBalancer => t,
             Switch::Dns(d) => {
-                let tail = if d.stale_share.0 > 0.0 { d.stale_for.time() } else { Time::ZERO };
+                let tail = if d.stale_share.0 > 0.0 {
+                    d.stale_for.time()
+                } else {
+                    Time::ZERO
+                };
                 t + d.ttl.time().max(tail)
             }
         }
@@ -114,7 +121,9 @@ impl BlueGreen {
             cx.scale(STABLE, self.replicas);
             self.switch(cx, [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]);
         }
-        let t = self.switch_settled_at(cx.now).max(cx.now + self.spec.abort_scale_down_delay.time());
+        let t = self
+            .switch_settled_at(cx.now)
+            .max(cx.now + self.spec.abort_scale_down_delay.time());
         self.aborted_at = Some(t);
         cx.wake_at(t);
         self.stage = Stage::Aborted;
@@ -122,7 +131,9 @@ impl BlueGreen {
 
     /// Polls the running analysis; true when it passed (or there is none).
     fn analysis_passed(&mut self, cx: &mut Ctx) -> bool {
-        let Some(run) = self.run.as_mut() else { return true };
+        let Some(run) = self.run.as_mut() else {
+            return true;
+        };
         let phase = run.poll(cx);
         let message = format!("{} analysis {phase:?}: {}", run.name, run.message);
         match phase {
@@ -135,7 +146,9 @@ impl BlueGreen {
                 // Argo pauses the rollout; a promote command goes on, abort rolls back.
                 if !self.promote_requested {
                     if !cx.rollout.paused {
-                        cx.log(format!("analysis inconclusive ({message}): waiting for promote or abort"));
+                        cx.log(format!(
+                            "analysis inconclusive ({message}): waiting for promote or abort"
+                        ));
                     }
                     cx.rollout.paused = true;
                     false
@@ -234,7 +247,8 @@ impl Strategy for BlueGreen {
                     cx.rollout.paused = false;
                     let switched = self.switched_at.unwrap_or(cx.now);
                     let done = *self.post_done_at.get_or_insert(cx.now);
-                    let down_at = (done + self.spec.scale_down_delay.time()).max(self.switch_settled_at(switched));
+                    let down_at = (done + self.spec.scale_down_delay.time())
+                        .max(self.switch_settled_at(switched));
                     if cx.now < down_at {
                         cx.wake_at(down_at);
                         return;

@@ -22,7 +22,8 @@ use super::analysis::{AnalysisRun, Phase, needs_baseline};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
 use crate::model::fleet::{BASELINE, NEW, STABLE};
 use crate::scenario::{
-    AnalysisSpec, CanaryScale, CanarySpec, CanaryStep, CodeDeployConfig, CodeDeploySpec, Duration, Percent, RouterMode,
+    AnalysisSpec, CanaryScale, CanarySpec, CanaryStep, CodeDeployConfig, CodeDeploySpec, Duration,
+    Percent, RouterMode,
 };
 use crate::sim::time::Time;
 
@@ -97,7 +98,10 @@ pub struct Canary {
 impl Canary {
     pub fn new(spec: &CanarySpec, replicas: u32) -> Canary {
         let baseline = needs_baseline(spec.analysis.as_ref())
-            || spec.steps.iter().any(|s| matches!(s, CanaryStep::Analysis(a) if needs_baseline(Some(a))));
+            || spec
+                .steps
+                .iter()
+                .any(|s| matches!(s, CanaryStep::Analysis(a) if needs_baseline(Some(a))));
         Canary {
             replicas,
             steps: spec.steps.clone(),
@@ -129,22 +133,31 @@ impl Canary {
         let steps = match spec.config {
             CodeDeployConfig::Canary10Percent5Minutes => vec![w(10.0), pause(300), w(100.0)],
             CodeDeployConfig::Canary10Percent15Minutes => vec![w(10.0), pause(900), w(100.0)],
-            CodeDeployConfig::Linear10PercentEvery1Minute => {
-                (1..=10).flat_map(|k| [w(k as f64 * 10.0), pause(60)]).take(19).collect()
-            }
-            CodeDeployConfig::Linear10PercentEvery3Minutes => {
-                (1..=10).flat_map(|k| [w(k as f64 * 10.0), pause(180)]).take(19).collect()
-            }
+            CodeDeployConfig::Linear10PercentEvery1Minute => (1..=10)
+                .flat_map(|k| [w(k as f64 * 10.0), pause(60)])
+                .take(19)
+                .collect(),
+            CodeDeployConfig::Linear10PercentEvery3Minutes => (1..=10)
+                .flat_map(|k| [w(k as f64 * 10.0), pause(180)])
+                .take(19)
+                .collect(),
             CodeDeployConfig::AllAtOnce => vec![w(100.0)],
         };
         let mut c = Canary::new(
-            &CanarySpec { steps, analysis: spec.alarms.clone(), ..CanarySpec::default() },
+            &CanarySpec {
+                steps,
+                analysis: spec.alarms.clone(),
+                ..CanarySpec::default()
+            },
             replicas,
         );
         c.force_weighted = true;
         c.label = "codedeploy";
         // CodeDeploy ECS blue/green brings up the full replacement task set first.
-        c.scale = Some(CanaryScale { replicas: Some(crate::scenario::Int(replicas as u64)), ..Default::default() });
+        c.scale = Some(CanaryScale {
+            replicas: Some(crate::scenario::Int(replicas as u64)),
+            ..Default::default()
+        });
         c
     }
 
@@ -185,7 +198,11 @@ impl Canary {
             }
             ready
         } else {
-            let (c, s) = approximate_weighted_counts(self.replicas, self.weight.round() as u32, self.max_surge);
+            let (c, s) = approximate_weighted_counts(
+                self.replicas,
+                self.weight.round() as u32,
+                self.max_surge,
+            );
             cx.scale(NEW, c);
             if cx.pool_available(NEW) {
                 cx.scale(STABLE, s);
@@ -202,7 +219,10 @@ impl Canary {
         cx.abort(reason);
         self.aborted = Some(cx.now);
         self.waiting = false;
-        for run in [&mut self.step_run, &mut self.background].into_iter().flatten() {
+        for run in [&mut self.step_run, &mut self.background]
+            .into_iter()
+            .flatten()
+        {
             run.stop(cx);
         }
         self.step_run = None;
@@ -219,7 +239,9 @@ impl Canary {
             }
             Phase::Inconclusive => {
                 if !self.waiting {
-                    cx.log(format!("analysis inconclusive ({message}): paused until promoted or aborted"));
+                    cx.log(format!(
+                        "analysis inconclusive ({message}): paused until promoted or aborted"
+                    ));
                 }
                 self.waiting = true;
                 false
@@ -268,7 +290,9 @@ impl Canary {
                     let name = format!("step {}", self.step + 1);
                     self.step_run = Some(AnalysisRun::start(cx, &name, &spec));
                 }
-                let Some(run) = self.step_run.as_mut() else { return false };
+                let Some(run) = self.step_run.as_mut() else {
+                    return false;
+                };
                 let phase = run.poll(cx);
                 let message = run.message.clone();
                 self.on_analysis(cx, phase, &message) && phase == Phase::Successful
@@ -289,7 +313,11 @@ impl Canary {
         cx.set_weights([0.0, 1.0, 0.0]);
         // The old stable side is scaled down after scaleDownDelaySeconds (30 s) with a
         // traffic router, at once without one.
-        let delay = if self.weighted(cx) { Time::from_secs(30) } else { Time::ZERO };
+        let delay = if self.weighted(cx) {
+            Time::from_secs(30)
+        } else {
+            Time::ZERO
+        };
         if cx.now >= since + delay {
             cx.scale(STABLE, 0);
         } else {
@@ -364,7 +392,11 @@ impl Strategy for Canary {
                 self.waiting = false;
                 let at_gate = matches!(
                     self.steps.get(self.step),
-                    Some(CanaryStep::Pause(_) | CanaryStep::PauseUntilPromoted | CanaryStep::Analysis(_))
+                    Some(
+                        CanaryStep::Pause(_)
+                            | CanaryStep::PauseUntilPromoted
+                            | CanaryStep::Analysis(_)
+                    )
                 );
                 if at_gate {
                     if let Some(mut run) = self.step_run.take() {
@@ -397,7 +429,10 @@ mod tests {
             for replicas in 2..=20 {
                 for weight in [1, 99] {
                     let (c, s) = approximate_weighted_counts(replicas, weight, surge);
-                    assert!(c >= 1 && s >= 1, "{replicas} replicas at {weight}% (surge {surge}): {c}/{s}");
+                    assert!(
+                        c >= 1 && s >= 1,
+                        "{replicas} replicas at {weight}% (surge {surge}): {c}/{s}"
+                    );
                     assert!(c + s <= replicas + u32::from(surge > 0));
                 }
             }

@@ -68,9 +68,15 @@ impl Flagger {
     /// One analysis iteration: every check on the canary's requests of the last interval.
     fn iterate(&mut self, cx: &mut Ctx) {
         let Some(tap) = self.tap else { return };
-        let Some(window) = cx.metrics.take_tap(tap) else { return };
+        let Some(window) = cx.metrics.take_tap(tap) else {
+            return;
+        };
         // Flagger treats a metric query without values as a failed check.
-        let spec = AnalysisSpec { min_requests: self.spec.min_requests, no_data: NoData::Error, ..AnalysisSpec::default() };
+        let spec = AnalysisSpec {
+            min_requests: self.spec.min_requests,
+            no_data: NoData::Error,
+            ..AnalysisSpec::default()
+        };
         let mut failed = Vec::new();
         for check in &self.spec.checks {
             let (m, note) = measure_check(check, &window, None, &spec);
@@ -89,7 +95,10 @@ impl Flagger {
             ));
             if self.failed_checks >= self.spec.threshold.0 {
                 self.aborted = true;
-                cx.abort(format!("failed checks reached the threshold of {}", self.spec.threshold.0));
+                cx.abort(format!(
+                    "failed checks reached the threshold of {}",
+                    self.spec.threshold.0
+                ));
                 cx.metrics.close_tap(tap);
                 self.tap = None;
             }
@@ -189,4 +198,3 @@ impl Strategy for Flagger {
         }
     }
 }
-

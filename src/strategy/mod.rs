@@ -233,12 +233,12 @@ pub enum Controller {
     None(NoRollout),
     Recreate(Recreate),
     Rolling(Rolling),
-    BlueGreen(BlueGreen),
+    BlueGreen(Box<BlueGreen>),
     Canary(Box<Canary>),
-    Flagger(Flagger),
+    Flagger(Box<Flagger>),
     FeatureToggle(Box<FeatureToggle>),
     AbTest(Box<AbTest>),
-    Shadow(Shadow),
+    Shadow(Box<Shadow>),
 }
 
 impl Controller {
@@ -247,13 +247,19 @@ impl Controller {
             StrategySpec::None => Controller::None(NoRollout),
             StrategySpec::Recreate(s) => Controller::Recreate(Recreate::new(s, replicas)),
             StrategySpec::Rolling(s) => Controller::Rolling(Rolling::new(s, replicas)),
-            StrategySpec::BlueGreen(s) => Controller::BlueGreen(BlueGreen::new(s, replicas)),
+            StrategySpec::BlueGreen(s) => {
+                Controller::BlueGreen(Box::new(BlueGreen::new(s, replicas)))
+            }
             StrategySpec::Canary(s) => Controller::Canary(Box::new(Canary::new(s, replicas))),
-            StrategySpec::CodeDeploy(s) => Controller::Canary(Box::new(Canary::code_deploy(s, replicas))),
-            StrategySpec::Flagger(s) => Controller::Flagger(Flagger::new(s, replicas)),
-            StrategySpec::FeatureToggle(s) => Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas))),
+            StrategySpec::CodeDeploy(s) => {
+                Controller::Canary(Box::new(Canary::code_deploy(s, replicas)))
+            }
+            StrategySpec::Flagger(s) => Controller::Flagger(Box::new(Flagger::new(s, replicas))),
+            StrategySpec::FeatureToggle(s) => {
+                Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas)))
+            }
             StrategySpec::AbTest(s) => Controller::AbTest(Box::new(AbTest::new(s, replicas))),
-            StrategySpec::Shadow(s) => Controller::Shadow(Shadow::new(s, replicas)),
+            StrategySpec::Shadow(s) => Controller::Shadow(Box::new(Shadow::new(s, replicas))),
         }
     }
 
@@ -262,12 +268,12 @@ impl Controller {
             Controller::None(c) => c,
             Controller::Recreate(c) => c,
             Controller::Rolling(c) => c,
-            Controller::BlueGreen(c) => c,
+            Controller::BlueGreen(c) => c.as_mut(),
             Controller::Canary(c) => c.as_mut(),
-            Controller::Flagger(c) => c,
+            Controller::Flagger(c) => c.as_mut(),
             Controller::FeatureToggle(c) => c.as_mut(),
             Controller::AbTest(c) => c.as_mut(),
-            Controller::Shadow(c) => c,
+            Controller::Shadow(c) => c.as_mut(),
         }
     }
 
@@ -283,7 +289,12 @@ impl Controller {
 
 /// Runs a nested controller (the deployment beneath a flag or an experiment) with its
 /// own rollout state, so that its promotion is not the outer rollout's.
-pub fn with_inner(cx: &mut Ctx, inner: &mut Controller, state: &mut RolloutState, f: impl FnOnce(&mut dyn Strategy, &mut Ctx)) {
+pub fn with_inner(
+    cx: &mut Ctx,
+    inner: &mut Controller,
+    state: &mut RolloutState,
+    f: impl FnOnce(&mut dyn Strategy, &mut Ctx),
+) {
     let mut sub = Ctx {
         now: cx.now,
         replicas: cx.replicas,

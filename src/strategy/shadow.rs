@@ -62,7 +62,10 @@ impl Strategy for Shadow {
         let n = self.spec.replicas.map_or(self.replicas, |r| r.0 as u32);
         cx.set_weights([1.0, 0.0, 0.0]);
         cx.scale(NEW, n);
-        cx.log(format!("shadow: {n} instances of the new version, mirroring {:.0} %", self.spec.mirror.0));
+        cx.log(format!(
+            "shadow: {n} instances of the new version, mirroring {:.0} %",
+            self.spec.mirror.0
+        ));
     }
 
     fn reconcile(&mut self, cx: &mut Ctx) {
