@@ -41,11 +41,7 @@ pub fn run(scenario: &Scenario) -> RunResult {
         let mut run = Simulation::new(Arc::new(scenario.clone()));
         run.run_to_end();
         let summary = metrics::Summary::compute(&run, &run);
-        return RunResult {
-            baseline: run.clone(),
-            run,
-            summary,
-        };
+        return RunResult { baseline: run.clone(), run, summary };
     }
     let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
     b.run_to_end();
@@ -58,11 +54,7 @@ pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
     let mut run = Simulation::new(Arc::new(scenario.clone()));
     run.run_to_end();
     let summary = metrics::Summary::compute(&run, &baseline);
-    RunResult {
-        run,
-        baseline,
-        summary,
-    }
+    RunResult { run, baseline, summary }
 }
 
 /// The built-in strategy variants `compare` knows by name, with default settings.
@@ -81,10 +73,9 @@ pub fn builtin_strategy(name: &str) -> Option<StrategySpec> {
         }),
         "feature-toggle" => StrategySpec::FeatureToggle(FeatureToggleSpec::default()),
         "ab-test" => StrategySpec::AbTest(AbTestSpec::default()),
-        "shadow" => StrategySpec::Shadow(ShadowSpec {
-            analysis: Some(AnalysisSpec::default()),
-            ..ShadowSpec::default()
-        }),
+        "shadow" => {
+            StrategySpec::Shadow(ShadowSpec { analysis: Some(AnalysisSpec::default()), ..ShadowSpec::default() })
+        }
         _ => return None,
     })
 }
@@ -105,10 +96,7 @@ pub const BUILTIN_STRATEGIES: [&str; 10] = [
 
 /// The variants `compare` runs: the named ones (from the scenario's `compare` list, else
 /// built in), or the scenario's list, or its own strategy and every built-in one.
-pub fn compare_variants(
-    scenario: &Scenario,
-    names: Option<&[String]>,
-) -> Result<Vec<(String, StrategySpec)>, String> {
+pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result<Vec<(String, StrategySpec)>, String> {
     match names {
         Some(names) => names
             .iter()
@@ -120,23 +108,17 @@ pub fn compare_variants(
                     .map(|v| (v.name.clone(), v.strategy.clone()))
                     .or_else(|| builtin_strategy(n).map(|s| (n.clone(), s)))
                     .ok_or_else(|| {
-                        let mut known: Vec<String> =
-                            scenario.compare.iter().map(|v| v.name.clone()).collect();
+                        let mut known: Vec<String> = scenario.compare.iter().map(|v| v.name.clone()).collect();
                         known.extend(BUILTIN_STRATEGIES.iter().map(|s| s.to_string()));
                         format!("unknown strategy `{n}`; known: {}", known.join(", "))
                     })
             })
             .collect(),
-        None if !scenario.compare.is_empty() => Ok(scenario
-            .compare
-            .iter()
-            .map(|v| (v.name.clone(), v.strategy.clone()))
-            .collect()),
+        None if !scenario.compare.is_empty() => {
+            Ok(scenario.compare.iter().map(|v| (v.name.clone(), v.strategy.clone())).collect())
+        }
         None => {
-            let mut v = vec![(
-                scenario.strategy.name().to_string(),
-                scenario.strategy.clone(),
-            )];
+            let mut v = vec![(scenario.strategy.name().to_string(), scenario.strategy.clone())];
             for n in BUILTIN_STRATEGIES.iter().skip(1) {
                 if *n != scenario.strategy.name()
                     && let Some(s) = builtin_strategy(n)
@@ -151,10 +133,7 @@ pub fn compare_variants(
 
 /// Runs every variant on the same seed against one shared baseline. Each summary's
 /// `strategy` is the variant's name.
-pub fn compare(
-    scenario: &Scenario,
-    variants: &[(String, StrategySpec)],
-) -> Vec<(String, RunResult)> {
+pub fn compare(scenario: &Scenario, variants: &[(String, StrategySpec)]) -> Vec<(String, RunResult)> {
     let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
     b.run_to_end();
     variants

@@ -66,24 +66,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            eprintln!(
-                "deploysim: no command given. Try `deploysim run scenarios/rolling.ron` or `deploysim --help`."
-            );
+            eprintln!("deploysim: no command given. Try `deploysim run scenarios/rolling.ron` or `deploysim --help`.");
             ExitCode::from(2)
         }
-        Some(Cmd::Run {
-            scenario,
-            seed,
-            json,
-            csv,
-        }) => run(&scenario, seed, json, csv.as_deref()),
+        Some(Cmd::Run { scenario, seed, json, csv }) => run(&scenario, seed, json, csv.as_deref()),
         Some(Cmd::Validate { files }) => validate(&files),
-        Some(Cmd::Compare {
-            scenario,
-            strategies,
-            seed,
-            json,
-        }) => compare(&scenario, strategies.as_deref(), seed, json),
+        Some(Cmd::Compare { scenario, strategies, seed, json }) => {
+            compare(&scenario, strategies.as_deref(), seed, json)
+        }
         Some(Cmd::Flags { file, users }) => flags(&file, &users),
     }
 }
@@ -143,10 +133,8 @@ fn compare(path: &Path, names: Option<&[String]>, seed: Option<u64>, json: bool)
             return ExitCode::from(2);
         }
     };
-    let rows: Vec<(String, deploysim::metrics::Summary)> = deploysim::compare(&scenario, &variants)
-        .into_iter()
-        .map(|(n, r)| (n, r.summary))
-        .collect();
+    let rows: Vec<(String, deploysim::metrics::Summary)> =
+        deploysim::compare(&scenario, &variants).into_iter().map(|(n, r)| (n, r.summary)).collect();
     if json {
         println!("{}", report::compare_json(&rows));
     } else {
@@ -171,12 +159,7 @@ fn flags(path: &Path, users: &[String]) -> ExitCode {
         let (id, segment) = u.split_once('@').unwrap_or((u.as_str(), "default"));
         for flag in &file.flags {
             let e = deploysim::model::flags::evaluate(flag, id, segment);
-            println!(
-                "user {id} ({segment}): {} {}: {}",
-                flag.name,
-                if e.on { "ON " } else { "off" },
-                e.reason
-            );
+            println!("user {id} ({segment}): {} {}: {}", flag.name, if e.on { "ON " } else { "off" }, e.reason);
         }
     }
     ExitCode::SUCCESS
@@ -186,21 +169,12 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
         match load_file(f) {
-            Ok(s) => println!(
-                "ok  {}  ({}, strategy {})",
-                f.display(),
-                s.name,
-                s.strategy.name()
-            ),
+            Ok(s) => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
             Err(e) => {
                 eprintln!("error: {e}");
                 bad += 1;
             }
         }
     }
-    if bad > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if bad > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }

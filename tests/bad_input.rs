@@ -23,8 +23,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(test: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("deploysim-bad-input-{}-{test}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("deploysim-bad-input-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("cannot create the test's temp dir");
         TempDir(dir)
@@ -52,12 +51,8 @@ fn scenario_with(fields: &str) -> String {
 /// Runs `cmd` with stdout discarded; returns its exit code (`None`: killed by a signal)
 /// and stderr. Fails the test if it runs longer than [`TIME_LIMIT`].
 fn exit_code_and_stderr(mut cmd: Command) -> (Option<i32>, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start deploysim");
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("cannot start deploysim");
     let mut pipe = child.stderr.take().expect("stderr is piped");
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -110,10 +105,7 @@ fn check_rejected(
         panic!("`{what}`: stderr does not contain `{prefix}LINE:COL:`:\n{stderr}");
     };
     for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "`{what}`: stderr does not mention `{needle}`:\n{stderr}"
-        );
+        assert!(stderr.contains(needle), "`{what}`: stderr does not mention `{needle}`:\n{stderr}");
     }
     position
 }
@@ -143,10 +135,7 @@ fn assert_rejected(file: &Path, needles: &[&str]) -> (u32, u32) {
 #[test]
 fn a_missing_comma_is_reported_where_the_comma_is_expected() {
     let dir = TempDir::new("missing_comma");
-    let file = dir.write(
-        "bad.ron",
-        "Scenario(\n    name: \"bad\"\n    duration: \"10m\",\n)\n",
-    );
+    let file = dir.write("bad.ron", "Scenario(\n    name: \"bad\"\n    duration: \"10m\",\n)\n");
     let (line, _) = assert_rejected(&file, &["comma"]);
     assert_eq!(line, 3, "the comma is missing before line 3");
 }
@@ -162,8 +151,7 @@ fn a_stray_bracket_is_reported_on_its_line_with_the_enclosing_field() {
 #[test]
 fn a_file_cut_off_in_the_middle_is_rejected_with_a_position() {
     let dir = TempDir::new("truncated");
-    let text = std::fs::read_to_string(scenarios_dir().join("rolling.ron"))
-        .expect("scenarios/rolling.ron is readable");
+    let text = std::fs::read_to_string(scenarios_dir().join("rolling.ron")).expect("scenarios/rolling.ron is readable");
     let mut cut = text.len() / 2;
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -175,10 +163,7 @@ fn a_file_cut_off_in_the_middle_is_rejected_with_a_position() {
 #[test]
 fn a_file_missing_its_closing_parenthesis_is_rejected_with_a_position() {
     let dir = TempDir::new("unclosed");
-    let file = dir.write(
-        "unclosed.ron",
-        "Scenario(\n    name: \"bad\",\n    duration: \"10m\",\n",
-    );
+    let file = dir.write("unclosed.ron", "Scenario(\n    name: \"bad\",\n    duration: \"10m\",\n");
     assert_rejected(&file, &[]);
 }
 
@@ -235,10 +220,7 @@ fn a_negative_replica_count_is_rejected_at_the_field() {
 #[test]
 fn a_negative_rate_is_rejected_at_the_field() {
     let dir = TempDir::new("negative_rps");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Constant(rps: -5)),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Constant(rps: -5)),"));
     let (line, _) = assert_rejected(&file, &["rps", "-5"]);
     assert_eq!(line, 4);
 }
@@ -246,10 +228,7 @@ fn a_negative_rate_is_rejected_at_the_field() {
 #[test]
 fn a_nan_rate_is_rejected_at_the_field() {
     let dir = TempDir::new("nan_rps");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Constant(rps: NaN)),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Constant(rps: NaN)),"));
     let (line, _) = assert_rejected(&file, &["rps", "NaN"]);
     assert_eq!(line, 4);
 }
@@ -257,10 +236,7 @@ fn a_nan_rate_is_rejected_at_the_field() {
 #[test]
 fn an_infinite_rate_is_rejected_at_the_field() {
     let dir = TempDir::new("inf_rps");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Constant(rps: inf)),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Constant(rps: inf)),"));
     let (line, _) = assert_rejected(&file, &["rps", "inf"]);
     assert_eq!(line, 4);
 }
@@ -268,10 +244,7 @@ fn an_infinite_rate_is_rejected_at_the_field() {
 #[test]
 fn a_float_that_overflows_to_infinity_is_rejected_at_the_field() {
     let dir = TempDir::new("overflowing_rps");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Constant(rps: 1e999)),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Constant(rps: 1e999)),"));
     let (line, _) = assert_rejected(&file, &["rps"]);
     assert_eq!(line, 4);
 }
@@ -287,10 +260,7 @@ fn an_absurd_user_count_is_rejected_with_the_limit() {
 #[test]
 fn a_user_count_beyond_64_bits_is_rejected_at_the_field() {
     let dir = TempDir::new("huge_users");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (users: 99999999999999999999999999),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (users: 99999999999999999999999999),"));
     let (line, _) = assert_rejected(&file, &["traffic.users"]);
     assert_eq!(line, 4);
 }
@@ -319,10 +289,7 @@ fn a_rate_times_duration_over_the_request_limit_is_rejected() {
 #[test]
 fn a_duration_with_an_unknown_unit_lists_the_allowed_units() {
     let dir = TempDir::new("fortnights");
-    let file = dir.write(
-        "bad.ron",
-        "Scenario(\n    name: \"bad\",\n    duration: \"5 fortnights\",\n)\n",
-    );
+    let file = dir.write("bad.ron", "Scenario(\n    name: \"bad\",\n    duration: \"5 fortnights\",\n)\n");
     let (line, _) = assert_rejected(&file, &["duration", "fortnights", "ms"]);
     assert_eq!(line, 3);
 }
@@ -330,10 +297,7 @@ fn a_duration_with_an_unknown_unit_lists_the_allowed_units() {
 #[test]
 fn a_duration_without_a_unit_is_rejected() {
     let dir = TempDir::new("no_unit");
-    let file = dir.write(
-        "bad.ron",
-        "Scenario(\n    name: \"bad\",\n    duration: \"30\",\n)\n",
-    );
+    let file = dir.write("bad.ron", "Scenario(\n    name: \"bad\",\n    duration: \"30\",\n)\n");
     let (line, _) = assert_rejected(&file, &["duration", "unit"]);
     assert_eq!(line, 3);
 }
@@ -341,10 +305,7 @@ fn a_duration_without_a_unit_is_rejected() {
 #[test]
 fn a_scenario_longer_than_seven_days_is_rejected() {
     let dir = TempDir::new("eight_days");
-    let file = dir.write(
-        "bad.ron",
-        "Scenario(\n    name: \"bad\",\n    duration: \"8d\",\n)\n",
-    );
+    let file = dir.write("bad.ron", "Scenario(\n    name: \"bad\",\n    duration: \"8d\",\n)\n");
     let (line, _) = assert_rejected(&file, &["duration", "7d"]);
     assert_eq!(line, 3);
 }
@@ -352,10 +313,7 @@ fn a_scenario_longer_than_seven_days_is_rejected() {
 #[test]
 fn a_p99_below_the_median_is_rejected_at_the_p99() {
     let dir = TempDir::new("p99_below_median");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("service: (latency: LogNormal(median: \"300ms\", p99: \"40ms\")),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("service: (latency: LogNormal(median: \"300ms\", p99: \"40ms\")),"));
     let (line, _) = assert_rejected(&file, &["service.latency.p99", "median"]);
     assert_eq!(line, 4);
 }
@@ -388,10 +346,7 @@ fn a_directory_given_as_the_file_is_rejected() {
 #[test]
 fn a_file_that_is_not_utf8_is_rejected() {
     let dir = TempDir::new("not_utf8");
-    let file = dir.write(
-        "latin1.ron",
-        b"Scenario(name: \"caf\xe9\", duration: \"1m\")\n",
-    );
+    let file = dir.write("latin1.ron", b"Scenario(name: \"caf\xe9\", duration: \"1m\")\n");
     assert_eq!(assert_rejected(&file, &["UTF-8"]), (1, 1));
 }
 
@@ -426,14 +381,9 @@ fn a_file_of_exactly_one_mebibyte_is_accepted() {
 #[test]
 fn an_endless_device_is_cut_off_at_the_size_limit() {
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "ulimit -v 1000000 && exec \"$@\"", "sh", DEPLOYSIM])
-        .args(["validate", "/dev/zero"]);
-    let position = check_rejected(
-        "deploysim validate /dev/zero",
-        exit_code_and_stderr(cmd),
-        Path::new("/dev/zero"),
-        &["1048576"],
-    );
+    cmd.args(["-c", "ulimit -v 1000000 && exec \"$@\"", "sh", DEPLOYSIM]).args(["validate", "/dev/zero"]);
+    let position =
+        check_rejected("deploysim validate /dev/zero", exit_code_and_stderr(cmd), Path::new("/dev/zero"), &["1048576"]);
     assert_eq!(position, (1, 1));
 }
 
@@ -443,10 +393,7 @@ fn an_endless_device_is_cut_off_at_the_size_limit() {
 fn a_bad_row_in_a_trace_csv_is_reported_at_its_csv_line() {
     let dir = TempDir::new("trace_bad_row");
     let csv = dir.write("x.csv", "seconds,rps\n0,100\n10,abc\n20,100\n");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Trace(file: \"x.csv\")),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Trace(file: \"x.csv\")),"));
     let (line, _) = assert_rejected_at(&file, &csv, &["10,abc"]);
     assert_eq!(line, 3, "`10,abc` is on line 3 of the CSV");
 }
@@ -454,10 +401,7 @@ fn a_bad_row_in_a_trace_csv_is_reported_at_its_csv_line() {
 #[test]
 fn a_missing_trace_csv_is_named_at_the_file_field() {
     let dir = TempDir::new("trace_missing");
-    let file = dir.write(
-        "bad.ron",
-        scenario_with("traffic: (rate: Trace(file: \"nowhere.csv\")),"),
-    );
+    let file = dir.write("bad.ron", scenario_with("traffic: (rate: Trace(file: \"nowhere.csv\")),"));
     let (line, _) = assert_rejected(&file, &["traffic.rate.file", "nowhere.csv"]);
     assert_eq!(line, 4);
 }
@@ -481,11 +425,6 @@ fn every_shipped_scenario_validates() {
         let mut cmd = Command::new(DEPLOYSIM);
         cmd.arg("validate").arg(&file);
         let (code, stderr) = exit_code_and_stderr(cmd);
-        assert_eq!(
-            code,
-            Some(0),
-            "`deploysim validate {}` failed:\n{stderr}",
-            file.display()
-        );
+        assert_eq!(code, Some(0), "`deploysim validate {}` failed:\n{stderr}", file.display());
     }
 }

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn deploysim(args: &[&str]) -> std::process::Output {
-    match Command::new(env!("CARGO_BIN_EXE_deploysim"))
-        .args(args)
-        .output()
-    {
+    match Command::new(env!("CARGO_BIN_EXE_deploysim")).args(args).output() {
         Ok(o) => o,
         Err(e) => panic!("cannot start deploysim: {e}"),
     }
@@ -21,12 +18,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn stdout(o: &std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -58,11 +50,7 @@ const KEYS: [&str; 23] = [
 
 #[test]
 fn json_is_one_object_with_every_documented_key() {
-    let out = stdout(&deploysim(&[
-        "run",
-        "scenarios/rolling-bad-release.ron",
-        "--json",
-    ]));
+    let out = stdout(&deploysim(&["run", "scenarios/rolling-bad-release.ron", "--json"]));
     assert_eq!(out.trim().lines().count(), 1, "one line of JSON");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("valid JSON");
     let obj = v.as_object().expect("an object");
@@ -70,10 +58,7 @@ fn json_is_one_object_with_every_documented_key() {
         assert!(obj.contains_key(k), "missing key {k}");
     }
     assert_eq!(obj["strategy"], "rolling");
-    assert!(
-        obj["time_to_detect_s"].is_null(),
-        "Rolling never aborts on errors, so detection does not apply"
-    );
+    assert!(obj["time_to_detect_s"].is_null(), "Rolling never aborts on errors, so detection does not apply");
 }
 
 #[test]
@@ -109,20 +94,8 @@ fn same_scenario_and_seed_give_byte_identical_json_and_csv() {
 
 #[test]
 fn seed_flag_overrides_the_file() {
-    let a = stdout(&deploysim(&[
-        "run",
-        "scenarios/baseline.ron",
-        "--json",
-        "--seed",
-        "1",
-    ]));
-    let b = stdout(&deploysim(&[
-        "run",
-        "scenarios/baseline.ron",
-        "--json",
-        "--seed",
-        "2",
-    ]));
+    let a = stdout(&deploysim(&["run", "scenarios/baseline.ron", "--json", "--seed", "1"]));
+    let b = stdout(&deploysim(&["run", "scenarios/baseline.ron", "--json", "--seed", "2"]));
     assert_ne!(a, b);
     let v: serde_json::Value = serde_json::from_str(a.trim()).expect("valid JSON");
     assert_eq!(v["seed"], 1);
@@ -143,16 +116,7 @@ fn every_shipped_scenario_validates_and_runs() {
         let table = stdout(&deploysim(&["run", name]));
         assert!(table.contains("blast radius"), "{name}: {table}");
     }
-    for required in [
-        "baseline",
-        "recreate",
-        "rolling",
-        "rolling-bad-release",
-        "mmc",
-    ] {
-        assert!(
-            Path::new(&format!("scenarios/{required}.ron")).exists(),
-            "{required}.ron is shipped"
-        );
+    for required in ["baseline", "recreate", "rolling", "rolling-bad-release", "mmc"] {
+        assert!(Path::new(&format!("scenarios/{required}.ron")).exists(), "{required}.ron is shipped");
     }
 }

@@ -34,8 +34,7 @@ fn every_request_ends_exactly_once_under_stress() {
     while sim.step() {
         steps += 1;
         if steps.is_multiple_of(997) {
-            sim.audit()
-                .unwrap_or_else(|e| panic!("at {}: {e}", sim.now()));
+            sim.audit().unwrap_or_else(|e| panic!("at {}: {e}", sim.now()));
         }
     }
     sim.run_to_end();
@@ -82,10 +81,7 @@ fn same_seed_gives_identical_runs_and_another_seed_does_not() {
     let mut other = s.clone();
     other.seed += 1;
     let c = deploysim::run(&other);
-    assert_ne!(
-        a.run.metrics().arrival_digest,
-        c.run.metrics().arrival_digest
-    );
+    assert_ne!(a.run.metrics().arrival_digest, c.run.metrics().arrival_digest);
 }
 
 /// Common random numbers: the rollout run and its no-rollout baseline see the same
@@ -97,8 +93,7 @@ fn run_and_baseline_see_identical_arrivals() {
     let (a, b) = (r.run.metrics(), r.baseline.metrics());
     assert_eq!(a.arrivals, b.arrivals);
     assert_eq!(a.arrival_digest, b.arrival_digest);
-    let per_second =
-        |m: &deploysim::metrics::Recorder| m.series.iter().map(|s| s.arrivals).collect::<Vec<_>>();
+    let per_second = |m: &deploysim::metrics::Recorder| m.series.iter().map(|s| s.arrivals).collect::<Vec<_>>();
     assert_eq!(per_second(a), per_second(b));
     assert_eq!(a.active_users.len(), b.active_users.len());
 }
@@ -190,4 +185,50 @@ fn request_memory_does_not_grow_with_run_length() {
         long.request_slots()
     );
     assert!(long.pending_events() < 200);
+}
+
+/// A session saved with its commands replays exactly: the same summary as the live run.
+#[test]
+fn a_saved_session_replays_its_commands_exactly() {
+    use deploysim::sim::Command;
+    use deploysim::strategy::RolloutCommand;
+    let s = scenario(STRESS);
+    let mut live = simulation(&s);
+    live.step_until(Time::from_secs(305));
+    live.apply(Command::ReleaseErrorRate(deploysim::scenario::Probability(0.2)));
+    live.step_until(Time::from_secs(310));
+    live.apply(Command::CrashInstance(3));
+    live.step_until(Time::from_secs(320));
+    live.apply(Command::Rollout(RolloutCommand::Abort));
+    live.run_to_end();
+    let saved = live.session_scenario();
+    assert_eq!(saved.commands.len(), 3);
+    // Through the file format and back.
+        let text = deploysim::scenario::to_ron_string(&saved).expect("serialises");
+    let reloaded = deploysim::scenario::parse_str("session.ron", &text).expect("parses");
+    let mut replay = simulation(&reloaded);
+    replay.run_to_end();
+    let base = simulation(&s);
+    assert_eq!(
+        deploysim::metrics::Summary::compute(&live, &base),
+        deploysim::metrics::Summary::compute(&replay, &base)
+    );
+    assert_eq!(replay.rollout().outcome, deploysim::strategy::RolloutOutcome::RolledBack);
+}
+
+/// Sampling requests for drawing is keyed by request id and changes nothing else.
+#[test]
+fn sampling_recent_requests_does_not_change_the_run() {
+    let s = scenario(STRESS);
+    let mut plain = simulation(&s);
+    plain.run_to_end();
+    let mut sampled = simulation(&s);
+    sampled.set_sample_rate(0.5);
+    sampled.run_to_end();
+    assert!(!sampled.recent().is_empty());
+    let base = simulation(&s);
+    assert_eq!(
+        deploysim::metrics::Summary::compute(&plain, &base),
+        deploysim::metrics::Summary::compute(&sampled, &base)
+    );
 }

@@ -23,13 +23,7 @@ fn rolling_text(replicas: u32, surge: &str, unavailable: &str, extra_release: &s
 /// Steps event by event through a rolling update and checks the two Kubernetes
 /// guarantees at every step (Deployment docs, "Max Surge" and "Max Unavailable"):
 /// non-terminating instances ≤ replicas + maxSurge, available ≥ replicas − maxUnavailable.
-fn check_rolling(
-    replicas: u32,
-    surge: &str,
-    unavailable: &str,
-    want_surge: u32,
-    want_unavailable: u32,
-) {
+fn check_rolling(replicas: u32, surge: &str, unavailable: &str, want_surge: u32, want_unavailable: u32) {
     let s = scenario(&rolling_text(replicas, surge, unavailable, ""));
     let mut sim = simulation(&s);
     let (mut max_total, mut min_available) = (0u32, u32::MAX);
@@ -54,20 +48,12 @@ fn check_rolling(
     }
     sim.run_to_end();
     sim.audit().expect("engine bookkeeping holds");
-    assert_eq!(
-        sim.rollout().outcome,
-        RolloutOutcome::Promoted,
-        "{replicas}/{surge}/{unavailable}"
-    );
+    assert_eq!(sim.rollout().outcome, RolloutOutcome::Promoted, "{replicas}/{surge}/{unavailable}");
     assert_eq!(sim.fleet().status(NEW).available, replicas);
     assert_eq!(sim.fleet().status(STABLE).current, 0);
     // The bounds are reached, not merely respected: the rollout uses its budget.
     assert_eq!(max_total, replicas + want_surge, "surge budget used");
-    assert_eq!(
-        min_available,
-        replicas - want_unavailable,
-        "unavailability budget used"
-    );
+    assert_eq!(min_available, replicas - want_unavailable, "unavailability budget used");
 }
 
 #[test]
@@ -150,10 +136,7 @@ fn blast_radius(error_rate: f64) -> u64 {
 /// rate fails a superset of the requests that a lower one fails.
 #[test]
 fn bad_release_blast_radius_grows_with_its_error_rate() {
-    let radii: Vec<u64> = [0.01, 0.05, 0.20]
-        .iter()
-        .map(|&p| blast_radius(p))
-        .collect();
+    let radii: Vec<u64> = [0.01, 0.05, 0.20].iter().map(|&p| blast_radius(p)).collect();
     assert!(radii[0] > 0, "{radii:?}");
     assert!(radii[0] <= radii[1] && radii[1] <= radii[2], "{radii:?}");
     assert!(radii[2] > radii[0], "{radii:?}");
@@ -162,12 +145,7 @@ fn bad_release_blast_radius_grows_with_its_error_rate() {
 /// Kubernetes never looks at error rates: a bad release under Rolling completes.
 #[test]
 fn rolling_promotes_a_bad_release_because_readiness_is_all_it_checks() {
-    let s = scenario(&rolling_text(
-        10,
-        r#""25%""#,
-        r#""25%""#,
-        ", defects: [ErrorRate(0.2)]",
-    ));
+    let s = scenario(&rolling_text(10, r#""25%""#, r#""25%""#, ", defects: [ErrorRate(0.2)]"));
     let r = deploysim::run(&s);
     assert_eq!(r.summary.outcome, "promoted");
     assert!(r.summary.excess_failed_requests > 0);
@@ -189,10 +167,7 @@ fn crash_loop_stalls_then_rolls_back_after_progress_deadline() {
     );
     let r = deploysim::run(&s);
     assert_eq!(r.summary.outcome, "rolled_back");
-    assert_eq!(
-        r.summary.blast_radius_users, 0,
-        "no user reached a pod that never became ready"
-    );
+    assert_eq!(r.summary.blast_radius_users, 0, "no user reached a pod that never became ready");
     // The last progress is the new pod's creation at 1m; the deadline passes 5m later.
     let abort = r.run.rollout().abort_at.expect("aborted").as_secs_f64();
     assert!((abort - 360.0).abs() < 1.0, "abort at {abort}");
@@ -222,17 +197,10 @@ fn abort_command_rolls_back_and_measures_detection() {
     use deploysim::sim::Command;
     use deploysim::sim::time::Time;
     use deploysim::strategy::RolloutCommand;
-    let s = scenario(&rolling_text(
-        10,
-        r#""25%""#,
-        r#""25%""#,
-        ", defects: [ErrorRate(0.3)]",
-    ));
+    let s = scenario(&rolling_text(10, r#""25%""#, r#""25%""#, ", defects: [ErrorRate(0.3)]"));
     let mut sim = simulation(&s);
     sim.step_until(Time::from_secs(150));
-    let first = sim
-        .first_new_harm()
-        .expect("the bad version has failed a request by now");
+    let first = sim.first_new_harm().expect("the bad version has failed a request by now");
     sim.apply(Command::Rollout(RolloutCommand::Abort));
     sim.run_to_end();
     sim.audit().expect("bookkeeping");

@@ -42,14 +42,8 @@ fn flagger_promotes_a_healthy_canary_no_sooner_than_interval_times_steps() {
         let d = r.summary.rollout_duration_s.expect("finished");
         let minimum = interval as f64 * (max / step) as f64;
         // The canary boots first (20 s boot, readiness probed every 10 s).
-        assert!(
-            d >= minimum,
-            "interval {interval}s, step {step}, max {max}: promoted after {d}s < {minimum}s"
-        );
-        assert!(
-            d <= minimum + 60.0,
-            "promoted after {d}s, expected about {minimum}s plus the canary's start"
-        );
+        assert!(d >= minimum, "interval {interval}s, step {step}, max {max}: promoted after {d}s < {minimum}s");
+        assert!(d <= minimum + 60.0, "promoted after {d}s, expected about {minimum}s plus the canary's start");
     }
 }
 
@@ -91,10 +85,7 @@ fn blue_green_healthy_switch_has_no_downtime_and_costs_double_for_a_while() {
     // Whatever fails fails in the baseline too (the log-normal tail past the timeout).
     assert_eq!(r.summary.excess_failed_requests, 0);
     assert_eq!(r.summary.blast_radius_users, 0);
-    assert_eq!(
-        r.summary.peak_instances, 20,
-        "both environments at full size"
-    );
+    assert_eq!(r.summary.peak_instances, 20, "both environments at full size");
     assert!(r.summary.extra_cost > 0.0);
 }
 
@@ -109,10 +100,7 @@ fn blue_green_dns_share_on_the_old_side_decays_over_the_ttl() {
     let mut sim = simulation(&s);
     sim.run_to_end();
     let series = &sim.metrics().series;
-    let switch = series
-        .iter()
-        .position(|r| r.success[NEW as usize] > 0)
-        .expect("traffic reached the new side");
+    let switch = series.iter().position(|r| r.success[NEW as usize] > 0).expect("traffic reached the new side");
     let old_share = |from: usize, to: usize| {
         let (mut old, mut all) = (0u64, 0u64);
         for r in &series[from..to] {
@@ -125,16 +113,9 @@ fn blue_green_dns_share_on_the_old_side_decays_over_the_ttl() {
     for (a, b) in [(0usize, 30usize), (30, 60), (60, 90), (90, 120)] {
         let expect = 1.0 - (a + b) as f64 / 2.0 / 120.0;
         let got = old_share(switch + a, switch + b);
-        assert!(
-            (got - expect).abs() < 0.04,
-            "[{a}, {b}) s after the switch: old share {got:.3}, expected {expect:.3}"
-        );
+        assert!((got - expect).abs() < 0.04, "[{a}, {b}) s after the switch: old share {got:.3}, expected {expect:.3}");
     }
-    assert_eq!(
-        old_share(switch + 125, switch + 200),
-        0.0,
-        "everyone has moved after one TTL"
-    );
+    assert_eq!(old_share(switch + 125, switch + 200), 0.0, "everyone has moved after one TTL");
 }
 
 /// Argo: a failed post-promotion analysis aborts and the active service goes back to the
@@ -152,10 +133,8 @@ fn blue_green_failed_post_promotion_analysis_switches_back() {
     let abort = r.run.rollout().abort_at.expect("aborted");
     // After the abort, no request reaches the new side.
     let after = abort.whole_secs() as usize + 1;
-    let new_served: u64 = r.run.metrics().series[after..]
-        .iter()
-        .map(|s| (s.success[NEW as usize] + s.error[NEW as usize]) as u64)
-        .sum();
+    let new_served: u64 =
+        r.run.metrics().series[after..].iter().map(|s| (s.success[NEW as usize] + s.error[NEW as usize]) as u64).sum();
     assert_eq!(new_served, 0, "traffic went back to the old side");
     assert_eq!(r.run.fleet().status(STABLE).available, 10);
 }
@@ -163,11 +142,7 @@ fn blue_green_failed_post_promotion_analysis_switches_back() {
 // ----- Kayenta -------------------------------------------------------------------------
 
 fn kayenta_text(seed: u64, extra_error: f64) -> String {
-    let defects = if extra_error > 0.0 {
-        format!("defects: [ErrorRate({extra_error})]")
-    } else {
-        String::new()
-    };
+    let defects = if extra_error > 0.0 { format!("defects: [ErrorRate({extra_error})]") } else { String::new() };
     format!(
         r#"Scenario(name: "kayenta", seed: {seed}, duration: "9m",
             traffic: (users: 20000, rate: Constant(rps: 200)),
@@ -200,10 +175,7 @@ fn kayenta_failures(seeds: u64, extra_error: f64) -> u64 {
 fn kayenta_false_alarm_rate_on_a_healthy_canary_is_at_most_5_percent() {
     let n = 200;
     let alarms = kayenta_failures(n, 0.0);
-    assert!(
-        alarms <= 20,
-        "{alarms} false alarms in {n} healthy canaries"
-    );
+    assert!(alarms <= 20, "{alarms} false alarms in {n} healthy canaries");
 }
 
 /// A canary with 5 % more errors at 10 % of 200 rps: about 200 canary requests per
@@ -243,18 +215,9 @@ fn ab_report(seed: u64, lift: f64, loss: f64) -> deploysim::metrics::ab::AbRepor
 #[test]
 fn ab_test_without_lift_is_significant_in_about_5_percent_of_seeds() {
     let n = 400;
-    let significant = (0..n)
-        .filter(|&seed| {
-            ab_report(5000 + seed, 0.0, 0.0).variants[1]
-                .p_value
-                .expect("tested")
-                < 0.05
-        })
-        .count();
-    assert!(
-        (6..=36).contains(&significant),
-        "{significant} of {n} significant at 5 %"
-    );
+    let significant =
+        (0..n).filter(|&seed| ab_report(5000 + seed, 0.0, 0.0).variants[1].p_value.expect("tested") < 0.05).count();
+    assert!((6..=36).contains(&significant), "{significant} of {n} significant at 5 %");
 }
 
 /// Losing 5 % of one side's users breaks the 50/50 split far beyond chance.
@@ -289,33 +252,18 @@ fn kill_switch_stops_the_new_code_on_the_next_request() {
     let mut sim = simulation(&s);
     sim.step_until(Time::from_secs(600));
     let failures_before = sim.metrics().failed();
-    assert!(
-        sim.last_new_code_start()
-            .is_some_and(|t| t > Time::from_secs(590)),
-        "the flag is on for everyone"
-    );
+    assert!(sim.last_new_code_start().is_some_and(|t| t > Time::from_secs(590)), "the flag is on for everyone");
     let instances = sim.fleet().instances.len();
     sim.apply(Command::KillSwitch);
     let killed_at = sim.now();
     let in_flight = sim.in_system();
     sim.run_to_end();
-    assert!(
-        sim.last_new_code_start().is_some_and(|t| t <= killed_at),
-        "new code ran after the kill switch"
-    );
+    assert!(sim.last_new_code_start().is_some_and(|t| t <= killed_at), "new code ran after the kill switch");
     // Only requests already running the new code at the kill can still fail.
     assert!(sim.metrics().failed() - failures_before <= in_flight);
-    assert_eq!(
-        sim.fleet().instances.len(),
-        instances,
-        "no instance was created or replaced"
-    );
+    assert_eq!(sim.fleet().instances.len(), instances, "no instance was created or replaced");
     assert_eq!(sim.rollout().outcome, RolloutOutcome::RolledBack);
-    assert!(
-        sim.rollout()
-            .recovered_at
-            .is_some_and(|t| t - killed_at < Time::from_secs(3))
-    );
+    assert!(sim.rollout().recovered_at.is_some_and(|t| t - killed_at < Time::from_secs(3)));
 }
 
 /// A dark launch harms nobody until the flag turns on: the build alone is no exposure.
@@ -328,11 +276,7 @@ fn dark_build_exposes_nobody_and_the_ramp_reaches_the_configured_share() {
     ));
     let mut sim = simulation(&s);
     sim.step_until(Time::from_secs(300));
-    assert_eq!(
-        sim.metrics().exposed_users.len(),
-        0,
-        "dark: nobody ran the new code"
-    );
+    assert_eq!(sim.metrics().exposed_users.len(), 0, "dark: nobody ran the new code");
     assert_eq!(sim.metrics().failed(), 0);
     sim.run_to_end();
     // 10 % rollout: exposed users are those with Unleash bucket ≤ 10 who made a request;
@@ -340,10 +284,7 @@ fn dark_build_exposes_nobody_and_the_ramp_reaches_the_configured_share() {
     let active = sim.metrics().active_users.len() as f64;
     let exposed = sim.metrics().exposed_users.len() as f64;
     let sd = (active * 0.1 * 0.9).sqrt();
-    assert!(
-        (exposed - 0.1 * active).abs() < 5.0 * sd,
-        "{exposed} of {active} exposed"
-    );
+    assert!((exposed - 0.1 * active).abs() < 5.0 * sd, "{exposed} of {active} exposed");
 }
 
 // ----- shadow ------------------------------------------------------------------------
@@ -358,29 +299,19 @@ fn shadow_users_see_no_failure_of_the_new_version_but_its_errors_are_counted() {
     assert_eq!(r.summary.blast_radius_users, 0);
     assert_eq!(r.summary.exposed_users, 0);
     assert_eq!(r.summary.failed_requests, r.baseline.metrics().failed());
-    assert_eq!(
-        r.summary.latency_p99_ms,
-        deploysim::metrics::Summary::compute(&r.baseline, &r.baseline).latency_p99_ms
-    );
+    assert_eq!(r.summary.latency_p99_ms, deploysim::metrics::Summary::compute(&r.baseline, &r.baseline).latency_p99_ms);
     // The shadow's errors are measured: about 5 % of the mirrored requests.
-    let (n, f) = (
-        r.summary.shadow_requests as f64,
-        r.summary.shadow_failed as f64,
-    );
+    let (n, f) = (r.summary.shadow_requests as f64, r.summary.shadow_failed as f64);
     assert!(n > 100_000.0);
     let sd = (n * 0.05 * 0.95).sqrt();
-    assert!(
-        (f - 0.05 * n).abs() < 5.0 * sd,
-        "{f} of {n} shadow requests failed"
-    );
+    assert!((f - 0.05 * n).abs() < 5.0 * sd, "{f} of {n} shadow requests failed");
     assert!(r.summary.extra_cost > 0.0, "the shadow fleet costs");
 }
 
 #[test]
 fn shadow_analysis_stops_a_bad_release_before_anyone_is_exposed() {
     let r = deploysim::run(
-        &deploysim::scenario::load_file(std::path::Path::new("scenarios/shadow-bad-release.ron"))
-            .expect("loads"),
+        &deploysim::scenario::load_file(std::path::Path::new("scenarios/shadow-bad-release.ron")).expect("loads"),
     );
     assert_eq!(r.summary.outcome, "rolled_back");
     assert_eq!(r.summary.exposed_users, 0);
@@ -393,9 +324,7 @@ fn shadow_analysis_stops_a_bad_release_before_anyone_is_exposed() {
 /// Common random numbers: every strategy in `compare` sees the same arrivals.
 #[test]
 fn compare_gives_every_strategy_identical_arrivals() {
-    let s =
-        deploysim::scenario::load_file(std::path::Path::new("scenarios/compare-bad-release.ron"))
-            .expect("loads");
+    let s = deploysim::scenario::load_file(std::path::Path::new("scenarios/compare-bad-release.ron")).expect("loads");
     let variants = deploysim::compare_variants(&s, None).expect("variants");
     assert!(variants.len() >= 7);
     let runs = deploysim::compare(&s, &variants);
@@ -404,19 +333,10 @@ fn compare_gives_every_strategy_identical_arrivals() {
         let m = r.run.metrics();
         assert_eq!(m.arrivals, first.arrivals, "{name}");
         assert_eq!(m.arrival_digest, first.arrival_digest, "{name}");
-        assert_eq!(
-            m.arrival_digest,
-            r.baseline.metrics().arrival_digest,
-            "{name}"
-        );
+        assert_eq!(m.arrival_digest, r.baseline.metrics().arrival_digest, "{name}");
     }
     // The progressive strategies limit the blast radius of the bad release.
-    let radius = |n: &str| {
-        runs.iter()
-            .find(|r| r.0 == n)
-            .map(|r| r.1.summary.blast_radius_users)
-            .unwrap_or(u64::MAX)
-    };
+    let radius = |n: &str| runs.iter().find(|r| r.0 == n).map(|r| r.1.summary.blast_radius_users).unwrap_or(u64::MAX);
     assert!(radius("canary") < radius("rolling") / 10);
     assert_eq!(radius("shadow"), 0);
 }

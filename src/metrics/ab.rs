@@ -29,11 +29,7 @@ impl AbTally {
         let n = weights.len();
         AbTally {
             variants: Variants::new(&weights, seed),
-            rates: spec
-                .variants
-                .iter()
-                .map(|v| (spec.base_conversion.0 * (1.0 + v.lift)).clamp(0.0, 1.0))
-                .collect(),
+            rates: spec.variants.iter().map(|v| (spec.base_conversion.0 * (1.0 + v.lift)).clamp(0.0, 1.0)).collect(),
             loss: spec.variants.iter().map(|v| v.tracking_loss.0).collect(),
             logged: UserSet::new(users),
             users: vec![0; n],
@@ -104,9 +100,7 @@ pub fn report(spec: &AbTestSpec, tally: &AbTally) -> AbReport {
     for (i, v) in spec.variants.iter().enumerate() {
         let (s, n) = (tally.conversions[i], tally.sessions[i]);
         let rate = if n > 0 { s as f64 / n as f64 } else { 0.0 };
-        let test = (i > 0)
-            .then(|| two_proportion_z_test(cs, cn, s, n, 1.0 - alpha))
-            .flatten();
+        let test = (i > 0).then(|| two_proportion_z_test(cs, cn, s, n, 1.0 - alpha)).flatten();
         if let Some(t) = &test
             && t.p_value < alpha
             && t.diff > 0.0
@@ -129,12 +123,8 @@ pub fn report(spec: &AbTestSpec, tally: &AbTally) -> AbReport {
     let weights: Vec<f64> = spec.variants.iter().map(|v| v.weight.0).collect();
     let srm: Option<SrmCheck> = srm_check(&tally.users, &weights);
     let srm_alert = srm.as_ref().is_some_and(|s| s.alert);
-    let needed = sample_size_per_variant(
-        spec.base_conversion.0,
-        spec.min_detectable_effect.0,
-        spec.alpha.0,
-        spec.power.0,
-    );
+    let needed =
+        sample_size_per_variant(spec.base_conversion.0, spec.min_detectable_effect.0, spec.alpha.0, spec.power.0);
     let min_sessions = tally.sessions.iter().copied().min().unwrap_or(0);
     let under = needed.is_some_and(|n| min_sessions < n);
     let (winner, decision) = if srm_alert {
@@ -160,17 +150,11 @@ pub fn report(spec: &AbTestSpec, tally: &AbTally) -> AbReport {
         )
     } else {
         let note = if under {
-            format!(
-                " (underpowered: {min_sessions} sessions per variant, {} needed)",
-                needed.unwrap_or(0)
-            )
+            format!(" (underpowered: {min_sessions} sessions per variant, {} needed)", needed.unwrap_or(0))
         } else {
             String::new()
         };
-        (
-            0,
-            format!("keep control: no variant is significantly better at α = {alpha:.4}{note}"),
-        )
+        (0, format!("keep control: no variant is significantly better at α = {alpha:.4}{note}"))
     };
     AbReport {
         variants,

@@ -49,13 +49,7 @@ fn bounds(idx: usize) -> (f64, f64) {
 
 impl Histogram {
     pub fn new() -> Histogram {
-        Histogram {
-            counts: vec![0; BUCKETS],
-            total: 0,
-            sum: 0.0,
-            lo: usize::MAX,
-            hi: 0,
-        }
+        Histogram { counts: vec![0; BUCKETS], total: 0, sum: 0.0, lo: usize::MAX, hi: 0 }
     }
 
     #[inline]
@@ -126,25 +120,11 @@ mod tests {
     #[test]
     fn buckets_are_contiguous_and_cover_values() {
         let mut last = 0;
-        for v in [
-            0u64,
-            1,
-            127,
-            128,
-            129,
-            255,
-            256,
-            1000,
-            1 << 20,
-            (1 << 40) - 1,
-        ] {
+        for v in [0u64, 1, 127, 128, 129, 255, 256, 1000, 1 << 20, (1 << 40) - 1] {
             let i = index(v);
             assert!(i >= last && i < BUCKETS);
             let (lo, w) = bounds(i);
-            assert!(
-                v as f64 >= lo && (v as f64) < lo + w,
-                "{v} not in bucket {i}: {lo}+{w}"
-            );
+            assert!(v as f64 >= lo && (v as f64) < lo + w, "{v} not in bucket {i}: {lo}+{w}");
             last = i;
         }
     }
@@ -158,10 +138,7 @@ mod tests {
         }
         for q in [0.5, 0.9, 0.99] {
             let got = h.quantile(q).unwrap();
-            assert!(
-                (got / (q * 100_000.0) - 1.0).abs() < 1.0 / 64.0,
-                "q={q}: {got}"
-            );
+            assert!((got / (q * 100_000.0) - 1.0).abs() < 1.0 / 64.0, "q={q}: {got}");
         }
         assert_eq!(h.mean(), Some(50_000.5));
     }

@@ -46,14 +46,7 @@ pub struct Tap {
 
 impl Tap {
     fn new(pool: u8) -> Tap {
-        Tap {
-            pool,
-            ended: 0,
-            failed: 0,
-            latency: Histogram::new(),
-            slices: Vec::new(),
-            current: Slice::default(),
-        }
+        Tap { pool, ended: 0, failed: 0, latency: Histogram::new(), slices: Vec::new(), current: Slice::default() }
     }
 
     #[inline]
@@ -116,15 +109,15 @@ pub struct SecondRecord {
     pub alive: u16,
     /// Share of traffic routed to the new version at the end of the second, percent.
     pub share_new_pct: f32,
+    /// Distinct users with at least one failed request so far.
+    pub impacted_users: u32,
     /// Cost so far.
     pub cost: f64,
 }
 
 impl SecondRecord {
     pub fn ended(&self) -> u64 {
-        (0..POOLS)
-            .map(|v| (self.success[v] + self.error[v] + self.timeout[v] + self.rejected[v]) as u64)
-            .sum::<u64>()
+        (0..POOLS).map(|v| (self.success[v] + self.error[v] + self.timeout[v] + self.rejected[v]) as u64).sum::<u64>()
             + self.no_backend as u64
     }
     pub fn succeeded(&self) -> u64 {
@@ -140,9 +133,7 @@ pub struct UserSet {
 
 impl UserSet {
     pub fn new(n: u32) -> UserSet {
-        UserSet {
-            words: vec![0; (n as usize).div_ceil(64)],
-        }
+        UserSet { words: vec![0; (n as usize).div_ceil(64)] }
     }
     /// Inserts; returns whether it was new.
     #[inline]
@@ -165,11 +156,7 @@ impl UserSet {
     }
     /// Members of `self` that are not in `other`.
     pub fn count_minus(&self, other: &UserSet) -> u64 {
-        self.words
-            .iter()
-            .zip(&other.words)
-            .map(|(a, b)| (a & !b).count_ones() as u64)
-            .sum()
+        self.words.iter().zip(&other.words).map(|(a, b)| (a & !b).count_ones() as u64).sum()
     }
 }
 
@@ -191,6 +178,8 @@ pub struct Recorder {
     pub series: Vec<SecondRecord>,
     pub active_users: UserSet,
     pub failed_users: UserSet,
+    /// Size of `failed_users`, kept as it grows.
+    pub failed_user_count: u64,
     pub exposed_users: UserSet,
     pub mixed_users: UserSet,
     last_seen: Vec<u64>,
@@ -218,6 +207,7 @@ impl Recorder {
             series: Vec::with_capacity(seconds),
             active_users: UserSet::new(users),
             failed_users: UserSet::new(users),
+            failed_user_count: 0,
             exposed_users: UserSet::new(users),
             mixed_users: UserSet::new(users),
             last_seen: vec![u64::MAX; users as usize],
@@ -231,8 +221,7 @@ impl Recorder {
     /// A request of `user` arrived; returns true when it starts a new session.
     #[inline]
     pub fn arrival(&mut self, user: u32, now: Time) -> bool {
-        self.arrival_digest =
-            crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
+        self.arrival_digest = crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
         self.arrivals += 1;
         self.cur.arrivals += 1;
         self.active_users.insert(user);
@@ -297,7 +286,9 @@ impl Recorder {
             self.second_latency.record(latency.as_micros());
         }
         if outcome.failed() {
-            self.failed_users.insert(user);
+            if self.failed_users.insert(user) {
+                self.failed_user_count += 1;
+            }
             if new_code && self.first_new_failure.is_none() {
                 self.first_new_failure = Some(now);
             }
@@ -360,6 +351,7 @@ impl Recorder {
         rec.ready = ready;
         rec.alive = alive;
         rec.share_new_pct = (share_new * 100.0) as f32;
+        rec.impacted_users = self.failed_user_count as u32;
         rec.cost = cost;
         self.second_latency.clear();
         let t = self.series.len() as u32;

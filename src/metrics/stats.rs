@@ -11,8 +11,7 @@ pub fn erfc(x: f64) -> f64 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
@@ -51,10 +50,7 @@ pub fn ln_gamma(x: f64) -> f64 {
         return (pi / (pi * x).sin().abs()).ln() - ln_gamma(1.0 - x);
     }
     let x = x - 1.0;
-    let series = C[1..]
-        .iter()
-        .enumerate()
-        .fold(C[0], |acc, (i, c)| acc + c / (x + (i + 1) as f64));
+    let series = C[1..].iter().enumerate().fold(C[0], |acc, (i, c)| acc + c / (x + (i + 1) as f64));
     let t = x + G + 0.5;
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
 }
@@ -116,11 +112,7 @@ fn gamma_q(a: f64, x: f64) -> f64 {
         }
     }
     let ln_q = ln_prefix + h.ln();
-    if ln_q < f64::MIN_POSITIVE.ln() {
-        0.0
-    } else {
-        ln_q.exp()
-    }
+    if ln_q < f64::MIN_POSITIVE.ln() { 0.0 } else { ln_q.exp() }
 }
 
 /// The survival function (upper tail) of the chi-square distribution with `df` degrees
@@ -197,16 +189,7 @@ pub fn two_proportion_z_test(
     };
     let se_wald = (rate_a * (1.0 - rate_a) / na + rate_b * (1.0 - rate_b) / nb).sqrt();
     let half = normal_quantile(0.5 + 0.5 * confidence) * se_wald;
-    Some(ProportionTest {
-        rate_a,
-        rate_b,
-        diff,
-        lift,
-        z,
-        p_value,
-        ci_low: diff - half,
-        ci_high: diff + half,
-    })
+    Some(ProportionTest { rate_a, rate_b, diff, lift, z, p_value, ci_low: diff - half, ci_high: diff + half })
 }
 
 /// The p-value below which [`srm_check`] raises a sample-ratio-mismatch alert. 0.001 is
@@ -256,12 +239,7 @@ pub fn srm_check(observed: &[u64], weights: &[f64]) -> Option<SrmCheck> {
         .sum();
     let df = u32::try_from(observed.len() - 1).ok()?;
     let p_value = chi_square_sf(chi2, df);
-    Some(SrmCheck {
-        chi2,
-        df,
-        p_value,
-        alert: p_value < SRM_ALERT_P,
-    })
+    Some(SrmCheck { chi2, df, p_value, alert: p_value < SRM_ALERT_P })
 }
 
 /// Users per variant for a two-sided test of two proportions at level `alpha` with the
@@ -275,12 +253,7 @@ pub fn srm_check(observed: &[u64], weights: &[f64]) -> Option<SrmCheck> {
 /// rounded up. The effect is *relative*: 0.1 means a rise from 10 % to 11 %; a negative
 /// effect sizes a test for a drop. `None` unless p1 and p2 are in (0, 1), p2 ≠ p1, and
 /// `alpha` and `power` are in (0, 1).
-pub fn sample_size_per_variant(
-    base_rate: f64,
-    min_detectable_effect: f64,
-    alpha: f64,
-    power: f64,
-) -> Option<u64> {
+pub fn sample_size_per_variant(base_rate: f64, min_detectable_effect: f64, alpha: f64, power: f64) -> Option<u64> {
     let open_unit = |v: f64| v > 0.0 && v < 1.0;
     let p1 = base_rate;
     let p2 = p1 * (1.0 + min_detectable_effect);
@@ -290,8 +263,7 @@ pub fn sample_size_per_variant(
     let p_bar = 0.5 * (p1 + p2);
     let z_alpha = normal_quantile(1.0 - 0.5 * alpha);
     let z_power = normal_quantile(power);
-    let root = z_alpha * (2.0 * p_bar * (1.0 - p_bar)).sqrt()
-        + z_power * (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
+    let root = z_alpha * (2.0 * p_bar * (1.0 - p_bar)).sqrt() + z_power * (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
     let n = (root / (p2 - p1)).powi(2).ceil();
     n.is_finite().then_some(n as u64)
 }
@@ -444,10 +416,7 @@ mod tests {
             assert_eq!((t.z, t.p_value, t.diff), (0.0, 1.0, 0.0));
             assert_eq!((t.ci_low, t.ci_high), (0.0, 0.0));
         }
-        assert_eq!(
-            two_proportion_z_test(0, 100, 5, 100, 0.95).unwrap().lift,
-            0.0
-        );
+        assert_eq!(two_proportion_z_test(0, 100, 5, 100, 0.95).unwrap().lift, 0.0);
         assert!(two_proportion_z_test(0, 0, 1, 10, 0.95).is_none());
         assert!(two_proportion_z_test(1, 10, 0, 0, 0.95).is_none());
         assert!(two_proportion_z_test(11, 10, 1, 10, 0.95).is_none());
@@ -464,10 +433,7 @@ mod tests {
     #[test]
     fn srm_two_variants() {
         let even = srm_check(&[5000, 5000], &[1.0, 1.0]).unwrap();
-        assert_eq!(
-            (even.chi2, even.df, even.p_value, even.alert),
-            (0.0, 1, 1.0, false)
-        );
+        assert_eq!((even.chi2, even.df, even.p_value, even.alert), (0.0, 1, 1.0, false));
 
         let mild = srm_check(&[5000, 4700], &[0.5, 0.5]).unwrap();
         assert_rel(mild.chi2, 9.278_350_515_463_918, 1e-12);

@@ -137,11 +137,7 @@ impl Summary {
             slo_violation_s: slo_violation_seconds(&m.series, window, s.slo.target.0),
             exposed_users: m.exposed_users.len(),
             blast_radius_users: blast,
-            blast_radius_pct: if active > 0 {
-                100.0 * blast as f64 / active as f64
-            } else {
-                0.0
-            },
+            blast_radius_pct: if active > 0 { 100.0 * blast as f64 / active as f64 } else { 0.0 },
             excess_failed_requests: excess,
             error_budget_burn: (allowed > 0.0).then(|| excess as f64 / allowed),
             time_to_detect_s: detect,

@@ -124,10 +124,7 @@ impl PercentageRollout {
 /// seed 0) % 100 + 1` over the UTF-8 bytes (Unleash's `normalizedValue` with normalizer
 /// 100 and the strategy seed 0). Does not allocate.
 pub fn unleash_bucket(group_id: &str, user_id: &str) -> u32 {
-    let key = group_id
-        .as_bytes()
-        .chain(&b":"[..])
-        .chain(user_id.as_bytes());
+    let key = group_id.as_bytes().chain(&b":"[..]).chain(user_id.as_bytes());
     murmur3_32(key) % 100 + 1
 }
 
@@ -153,10 +150,7 @@ pub struct Evaluation {
 /// As in Unleash, a percentage rule never matches an empty user id.
 pub fn evaluate(flag: &Flag, user_id: &str, segment: &str) -> Evaluation {
     if !flag.enabled {
-        return Evaluation {
-            on: false,
-            reason: "kill switch: flag disabled".into(),
-        };
+        return Evaluation { on: false, reason: "kill switch: flag disabled".into() };
     }
     let on = |reason: String| Evaluation { on: true, reason };
     let mut misses = Vec::new();
@@ -182,13 +176,9 @@ pub fn evaluate(flag: &Flag, user_id: &str, segment: &str) -> Evaluation {
                 }
                 let bucket = unleash_bucket(group, user_id);
                 if p.contains(bucket) {
-                    return on(format!(
-                        "rule {n}: percentage {pct} % (bucket {bucket} ≤ {pct}, group {group:?})"
-                    ));
+                    return on(format!("rule {n}: percentage {pct} % (bucket {bucket} ≤ {pct}, group {group:?})"));
                 }
-                misses.push(format!(
-                    "rule {n}: bucket {bucket} > {pct}, group {group:?}"
-                ));
+                misses.push(format!("rule {n}: bucket {bucket} > {pct}, group {group:?}"));
             }
             FlagRule::Everyone => return on(format!("rule {n}: everyone")),
         }
@@ -263,11 +253,7 @@ impl FlagState {
                 FlagRule::Everyone => CompiledRule::Everyone,
             })
             .collect();
-        FlagState {
-            name: flag.name.clone(),
-            enabled: flag.enabled,
-            rules,
-        }
+        FlagState { name: flag.name.clone(), enabled: flag.enabled, rules }
     }
 
     pub fn name(&self) -> &str {
@@ -288,9 +274,7 @@ impl FlagState {
         }
         self.rules.iter().position(|rule| match rule {
             CompiledRule::Users(ids) => ids.binary_search(&user).is_ok(),
-            CompiledRule::Segments(names) => {
-                names.binary_search_by(|n| n.as_str().cmp(segment)).is_ok()
-            }
+            CompiledRule::Segments(names) => names.binary_search_by(|n| n.as_str().cmp(segment)).is_ok(),
             CompiledRule::Percentage { prefix, max_bucket } => {
                 let mut digits = [0u8; 10];
                 let key = (&prefix[..]).chain(decimal(user, &mut digits));
@@ -304,8 +288,7 @@ impl FlagState {
 
 /// `s` as a `u32` when it is exactly that number's decimal form.
 fn canonical_u32(s: &str) -> Option<u32> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical { s.parse().ok() } else { None }
 }
 
@@ -325,13 +308,7 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
 /// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]).
 pub fn load_flags(path: &Path) -> Result<FlagsFile, ScenarioError> {
     let file = path.display().to_string();
-    let whole = |message: String| ScenarioError {
-        file: file.clone(),
-        line: 1,
-        col: 1,
-        field: String::new(),
-        message,
-    };
+    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
@@ -341,8 +318,7 @@ pub fn load_flags(path: &Path) -> Result<FlagsFile, ScenarioError> {
             "the file is longer than {MAX_FILE_BYTES} bytes; flags files are limited to {MAX_FILE_BYTES} bytes"
         )));
     }
-    let text =
-        String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     parse_flags(&file, text)
 }
@@ -352,13 +328,7 @@ pub fn parse_flags(file: &str, text: &str) -> Result<FlagsFile, ScenarioError> {
     let flags: FlagsFile = from_ron_str(file, text)?;
     check(&flags).map_err(|(field, message)| {
         let (line, col) = locate(text, &field);
-        ScenarioError {
-            file: file.into(),
-            line,
-            col,
-            field,
-            message,
-        }
+        ScenarioError { file: file.into(), line, col, field, message }
     })?;
     Ok(flags)
 }
@@ -367,10 +337,7 @@ pub fn parse_flags(file: &str, text: &str) -> Result<FlagsFile, ScenarioError> {
 ///
 /// `crate::scenario::load::from_ron_str` does this but lives in a private module and is
 /// not re-exported; if `crate::scenario` re-exports it, call it instead.
-pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(
-    file: &str,
-    text: &str,
-) -> Result<T, ScenarioError> {
+pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, ScenarioError> {
     let options = ron::Options::default()
         .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
         .with_recursion_limit(64);
@@ -381,21 +348,11 @@ pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(
         field,
         message,
     };
-    let mut de = ron::Deserializer::from_str_with_options(text, &options).map_err(|e| {
-        error(
-            e.span.start.line,
-            e.span.start.col,
-            String::new(),
-            e.code.to_string(),
-        )
-    })?;
+    let mut de = ron::Deserializer::from_str_with_options(text, &options)
+        .map_err(|e| error(e.span.start.line, e.span.start.col, String::new(), e.code.to_string()))?;
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let path = path
-            .split('.')
-            .filter(|s| *s != "?" && !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(".");
+        let path = path.split('.').filter(|s| *s != "?" && !s.is_empty()).collect::<Vec<_>>().join(".");
         let spanned = de.span_error(e.into_inner());
         let start = spanned.span.start;
         error(start.line, start.col, path, spanned.code.to_string())
@@ -403,12 +360,7 @@ pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(
     de.end().map_err(|e| {
         let spanned = de.span_error(e);
         let start = spanned.span.start;
-        error(
-            start.line,
-            start.col,
-            String::new(),
-            spanned.code.to_string(),
-        )
+        error(start.line, start.col, String::new(), spanned.code.to_string())
     })?;
     Ok(value)
 }
@@ -417,34 +369,22 @@ pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(
 fn check(f: &FlagsFile) -> Result<(), (String, String)> {
     let fail = |field: String, message: String| Err((field, message));
     if f.flags.len() > MAX_FLAGS {
-        return fail(
-            "flags".into(),
-            format!("at most {MAX_FLAGS} flags are allowed"),
-        );
+        return fail("flags".into(), format!("at most {MAX_FLAGS} flags are allowed"));
     }
     for (i, flag) in f.flags.iter().enumerate() {
         if flag.name.is_empty() {
-            return fail(
-                format!("flags[{i}].name"),
-                "must be a non-empty name".into(),
-            );
+            return fail(format!("flags[{i}].name"), "must be a non-empty name".into());
         }
         if let Some(j) = f.flags[..i].iter().position(|o| o.name == flag.name) {
             return fail(
                 format!("flags[{i}].name"),
-                format!(
-                    "flag `{}` is defined twice (first as flags[{j}])",
-                    flag.name
-                ),
+                format!("flag `{}` is defined twice (first as flags[{j}])", flag.name),
             );
         }
         if flag.rules.len() > MAX_RULES {
             return fail(
                 format!("flags[{i}].rules"),
-                format!(
-                    "{} rules; at most {MAX_RULES} rules per flag are allowed",
-                    flag.rules.len()
-                ),
+                format!("{} rules; at most {MAX_RULES} rules per flag are allowed", flag.rules.len()),
             );
         }
         for (j, rule) in flag.rules.iter().enumerate() {
@@ -453,19 +393,13 @@ fn check(f: &FlagsFile) -> Result<(), (String, String)> {
                 FlagRule::Users(ids) if ids.len() > MAX_USERS_PER_RULE => {
                     return fail(
                         at,
-                        format!(
-                            "{} user ids; at most {MAX_USERS_PER_RULE} per rule are allowed",
-                            ids.len()
-                        ),
+                        format!("{} user ids; at most {MAX_USERS_PER_RULE} per rule are allowed", ids.len()),
                     );
                 }
                 FlagRule::Segments(names) if names.len() > MAX_SEGMENTS_PER_RULE => {
                     return fail(
                         at,
-                        format!(
-                            "{} segments; at most {MAX_SEGMENTS_PER_RULE} per rule are allowed",
-                            names.len()
-                        ),
+                        format!("{} segments; at most {MAX_SEGMENTS_PER_RULE} per rule are allowed", names.len()),
                     );
                 }
                 FlagRule::Segments(names) if names.iter().any(|n| n.is_empty()) => {
@@ -661,12 +595,7 @@ fn tokenize(text: &str) -> Vec<Token> {
             }
             b'(' | b'[' | b'{' => {
                 i += 1;
-                toks.push(Token {
-                    kind: Tok::Open(c),
-                    at: start,
-                    end: i,
-                    depth,
-                });
+                toks.push(Token { kind: Tok::Open(c), at: start, end: i, depth });
                 depth += 1;
                 continue;
             }
@@ -681,12 +610,7 @@ fn tokenize(text: &str) -> Vec<Token> {
                 Tok::Other
             }
         };
-        toks.push(Token {
-            kind,
-            at: start,
-            end: i,
-            depth,
-        });
+        toks.push(Token { kind, at: start, end: i, depth });
     }
     toks
 }
@@ -757,8 +681,8 @@ mod tests {
         /// A string of 0 to 40 characters, mixing ASCII with 2-, 3- and 4-byte UTF-8.
         fn string(&mut self) -> String {
             const CHARS: &[char] = &[
-                'a', 'z', 'A', '0', '9', ':', '-', '_', ' ', '.', 'ø', 'π', 'é', '你', '好', '€',
-                '😊', '🌍', '\0', '\u{7f}',
+                'a', 'z', 'A', '0', '9', ':', '-', '_', ' ', '.', 'ø', 'π', 'é', '你', '好', '€', '😊', '🌍', '\0',
+                '\u{7f}',
             ];
             let len = self.below(41);
             (0..len)
@@ -774,18 +698,11 @@ mod tests {
     }
 
     fn flag(name: &str, rules: Vec<FlagRule>) -> Flag {
-        Flag {
-            name: name.into(),
-            enabled: true,
-            rules,
-        }
+        Flag { name: name.into(), enabled: true, rules }
     }
 
     fn pct(percent: f64, group_id: Option<&str>) -> FlagRule {
-        FlagRule::Percentage(PercentageRollout {
-            percent: Percent(percent),
-            group_id: group_id.map(String::from),
-        })
+        FlagRule::Percentage(PercentageRollout { percent: Percent(percent), group_id: group_id.map(String::from) })
     }
 
     #[test]
@@ -798,18 +715,10 @@ mod tests {
             (b"hello", 0, 0x248b_fa47),
             (b"hello, world", 0, 0x149b_bb7f),
             (b"19 Jan 2038 at 3:14:07 AM", 0, 0xe31e_8a70),
-            (
-                b"The quick brown fox jumps over the lazy dog.",
-                0,
-                0xd5c4_8bfc,
-            ),
+            (b"The quick brown fox jumps over the lazy dog.", 0, 0xd5c4_8bfc),
             (b"", 1, 0x514e_28b7),
             (b"hello", 1, 0xbb4a_bcad),
-            (
-                b"The quick brown fox jumps over the lazy dog.",
-                1,
-                0x846f_6a36,
-            ),
+            (b"The quick brown fox jumps over the lazy dog.", 1, 0x846f_6a36),
             (b"hello", 0x2a, 0xe2db_d2e1),
             (b"", 0xffff_ffff, 0x81f1_6f39),
             (&[0xff, 0xff, 0xff, 0xff], 0, 0x7629_3b50),
@@ -823,20 +732,12 @@ mod tests {
             (&[0, 0], 0, 0x30f4_c306),
             (&[0], 0, 0x514e_28b7),
             (b"Hello, world!", 0x9747_b28c, 0x2488_4cba),
-            (
-                b"The quick brown fox jumps over the lazy dog",
-                0x9747_b28c,
-                0x2fa8_26cd,
-            ),
+            (b"The quick brown fox jumps over the lazy dog", 0x9747_b28c, 0x2fa8_26cd),
         ];
         for &(input, seed, expected) in vectors {
             let shown = String::from_utf8_lossy(input);
             assert_eq!(crate_murmur3(input, seed), expected, "crate: {shown:?}");
-            assert_eq!(
-                reference_murmur3_x86_32(input, seed),
-                expected,
-                "reference: {shown:?}"
-            );
+            assert_eq!(reference_murmur3_x86_32(input, seed), expected, "reference: {shown:?}");
         }
         // The helper used by the flags (seed 0, reading through `Read::chain`).
         assert_eq!(murmur3_32(&b"hello"[..]), 0x248b_fa47);
@@ -848,27 +749,16 @@ mod tests {
         let mut rng = Rng(0x5eed);
         for _ in 0..10_000 {
             let s = rng.string();
-            let seed = if rng.below(2) == 0 {
-                0
-            } else {
-                rng.next() as u32
-            };
+            let seed = if rng.below(2) == 0 { 0 } else { rng.next() as u32 };
             assert_eq!(
                 crate_murmur3(s.as_bytes(), seed),
                 reference_murmur3_x86_32(s.as_bytes(), seed),
                 "{s:?} seed {seed}"
             );
             // And the bucket, built without concatenating, against the formula.
-            let (group, user) = s.split_at(
-                s.char_indices()
-                    .nth(s.chars().count() / 2)
-                    .map_or(0, |c| c.0),
-            );
+            let (group, user) = s.split_at(s.char_indices().nth(s.chars().count() / 2).map_or(0, |c| c.0));
             let key = format!("{group}:{user}");
-            assert_eq!(
-                unleash_bucket(group, user),
-                reference_murmur3_x86_32(key.as_bytes(), 0) % 100 + 1
-            );
+            assert_eq!(unleash_bucket(group, user), reference_murmur3_x86_32(key.as_bytes(), 0) % 100 + 1);
         }
     }
 
@@ -895,52 +785,20 @@ mod tests {
         let a3 = flag("Feature.A3", vec![pct(100.0, Some("AB12A"))]);
         let b3 = flag("Feature.B3", vec![pct(50.0, Some("AB12A"))]);
         let c3 = flag("Feature.C3", vec![pct(0.0, Some("AB12A"))]);
-        let d3 = flag(
-            "Feature.D3",
-            vec![pct(0.0, Some("AB12A")), FlagRule::Everyone],
-        );
+        let d3 = flag("Feature.D3", vec![pct(0.0, Some("AB12A")), FlagRule::Everyone]);
         let cases: &[(&str, &Flag, &str, bool)] = &[
-            (
-                "Feature.A3 should be enabled for user on context",
-                &a3,
-                "123",
-                true,
-            ),
-            (
-                "Feature.A3 should be disabled when no user on context",
-                &a3,
-                "",
-                false,
-            ),
-            (
-                "Feature.B3 should be enabled for userId=122",
-                &b3,
-                "122",
-                true,
-            ),
-            (
-                "Feature.B3 should be disabled for userId=155",
-                &b3,
-                "155",
-                false,
-            ),
+            ("Feature.A3 should be enabled for user on context", &a3, "123", true),
+            ("Feature.A3 should be disabled when no user on context", &a3, "", false),
+            ("Feature.B3 should be enabled for userId=122", &b3, "122", true),
+            ("Feature.B3 should be disabled for userId=155", &b3, "155", false),
             ("Feature.C3 should be disabled", &c3, "122", false),
-            (
-                "Feature.D3 should be enabled for all because of default strategy",
-                &d3,
-                "",
-                true,
-            ),
+            ("Feature.D3 should be enabled for all because of default strategy", &d3, "", true),
         ];
         for &(description, f, user, expected) in cases {
             let e = evaluate(f, user, "default");
             assert_eq!(e.on, expected, "{description}: {}", e.reason);
             if let Ok(id) = user.parse::<u32>() {
-                assert_eq!(
-                    FlagState::new(f).is_on(id, "default"),
-                    expected,
-                    "{description}"
-                );
+                assert_eq!(FlagState::new(f).is_on(id, "default"), expected, "{description}");
             }
         }
     }
@@ -978,13 +836,7 @@ mod tests {
                 "12",
                 false,
             ),
-            (
-                "Feature.flexibleRollout.100 should always be enabled",
-                "Feature.flexibleRollout.100",
-                100.0,
-                "12",
-                true,
-            ),
+            ("Feature.flexibleRollout.100 should always be enabled", "Feature.flexibleRollout.100", 100.0, "12", true),
         ];
         for &(description, name, percent, user, expected) in cases {
             // The spec states the group id explicitly; leaving it out must give the same.
@@ -993,11 +845,7 @@ mod tests {
                 let e = evaluate(&f, user, "default");
                 assert_eq!(e.on, expected, "{description}: {}", e.reason);
                 let id: u32 = user.parse().unwrap();
-                assert_eq!(
-                    FlagState::new(&f).is_on(id, "default"),
-                    expected,
-                    "{description}"
-                );
+                assert_eq!(FlagState::new(&f).is_on(id, "default"), expected, "{description}");
             }
         }
     }
@@ -1014,22 +862,14 @@ mod tests {
         for user in 0..n {
             let fast = state.is_on(user, "default");
             if user % 97 == 0 {
-                assert_eq!(
-                    fast,
-                    evaluate(&f, &user.to_string(), "default").on,
-                    "user {user}"
-                );
+                assert_eq!(fast, evaluate(&f, &user.to_string(), "default").on, "user {user}");
             }
             on += u32::from(fast);
         }
         let (nf, p) = (f64::from(n), 0.1);
         let sigma = (nf * p * (1.0 - p)).sqrt();
         let dev = (f64::from(on) - nf * p).abs();
-        assert!(
-            dev <= 5.0 * sigma,
-            "{on} of {n} users on; expected 10000 ± {:.0}",
-            5.0 * sigma
-        );
+        assert!(dev <= 5.0 * sigma, "{on} of {n} users on; expected 10000 ± {:.0}", 5.0 * sigma);
     }
 
     #[test]
@@ -1052,12 +892,7 @@ mod tests {
         let f = flag(
             "mixed",
             vec![
-                FlagRule::Users(vec![
-                    "17".into(),
-                    "alice".into(),
-                    "007".into(),
-                    "4294967295".into(),
-                ]),
+                FlagRule::Users(vec!["17".into(), "alice".into(), "007".into(), "4294967295".into()]),
                 FlagRule::Segments(vec!["beta".into(), "internal".into()]),
                 pct(12.5, Some("grp")),
                 pct(30.0, None),
@@ -1075,10 +910,7 @@ mod tests {
         assert!(!evaluate(&f, "7", "default").reason.contains("user list"));
         assert_eq!(state.first_match(u32::MAX, "default"), Some(0));
         // A fractional percentage admits the buckets at or below it: 12.5 → 1..=12.
-        let r = PercentageRollout {
-            percent: Percent(12.5),
-            group_id: None,
-        };
+        let r = PercentageRollout { percent: Percent(12.5), group_id: None };
         assert!(r.contains(12) && !r.contains(13));
     }
 
@@ -1102,17 +934,11 @@ mod tests {
         assert_eq!(state.first_match(6, "beta"), Some(1));
         let e = evaluate(&f, "6", "default");
         let b = unleash_bucket("checkout", "6");
-        assert_eq!(
-            e.reason,
-            format!("rule 3: percentage 100 % (bucket {b} ≤ 100, group \"checkout\")")
-        );
+        assert_eq!(e.reason, format!("rule 3: percentage 100 % (bucket {b} ≤ 100, group \"checkout\")"));
         assert_eq!(state.first_match(6, "default"), Some(2));
 
         // Everyone first shadows the rest.
-        let g = flag(
-            "all",
-            vec![FlagRule::Everyone, FlagRule::Users(vec!["5".into()])],
-        );
+        let g = flag("all", vec![FlagRule::Everyone, FlagRule::Users(vec!["5".into()])]);
         assert_eq!(evaluate(&g, "5", "default").reason, "rule 1: everyone");
         assert_eq!(FlagState::new(&g).first_match(5, "default"), Some(0));
     }
@@ -1125,36 +951,22 @@ mod tests {
         assert!(!FlagState::new(&f).is_on(1, "default"));
 
         // Find a user outside a 10 % rollout and check the reason shows its bucket.
-        let f = flag(
-            "checkout",
-            vec![FlagRule::Users(vec!["1".into()]), pct(10.0, None)],
-        );
-        let user = (2..)
-            .find(|u: &u32| unleash_bucket("checkout", &u.to_string()) > 10)
-            .unwrap();
+        let f = flag("checkout", vec![FlagRule::Users(vec!["1".into()]), pct(10.0, None)]);
+        let user = (2..).find(|u: &u32| unleash_bucket("checkout", &u.to_string()) > 10).unwrap();
         let b = unleash_bucket("checkout", &user.to_string());
         let e = evaluate(&f, &user.to_string(), "default");
         assert!(!e.on);
-        assert_eq!(
-            e.reason,
-            format!("no rule matched (rule 2: bucket {b} > 10, group \"checkout\")")
-        );
+        assert_eq!(e.reason, format!("no rule matched (rule 2: bucket {b} > 10, group \"checkout\")"));
     }
 
     #[test]
     fn kill_switch_turns_the_flag_off_for_everyone() {
-        let mut f = flag(
-            "risky",
-            vec![FlagRule::Everyone, FlagRule::Users(vec!["1".into()])],
-        );
+        let mut f = flag("risky", vec![FlagRule::Everyone, FlagRule::Users(vec!["1".into()])]);
         f.enabled = false;
         let state = FlagState::new(&f);
         for user in 0..1000u32 {
             let e = evaluate(&f, &user.to_string(), "beta");
-            assert_eq!(
-                (e.on, e.reason.as_str()),
-                (false, "kill switch: flag disabled")
-            );
+            assert_eq!((e.on, e.reason.as_str()), (false, "kill switch: flag disabled"));
             assert!(!state.is_on(user, "beta"));
             assert_eq!(state.first_match(user, "beta"), None);
         }
@@ -1195,8 +1007,8 @@ Flags(flags: [
         assert_eq!(f.flags[2], flag("plain", vec![]));
 
         // Written back with the same extensions, the file reads the same.
-        let pretty = ron::ser::PrettyConfig::new()
-            .extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
+        let pretty =
+            ron::ser::PrettyConfig::new().extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
         let text = ron::ser::to_string_pretty(&f, pretty).unwrap();
         assert_eq!(parse_flags("again.ron", &text).unwrap(), f, "{text}");
     }
@@ -1211,10 +1023,7 @@ Flags(flags: [
         let e = parse_err(text);
         assert_eq!(e.field, "flags[2].name");
         assert_eq!((e.line, e.col), (7, 9), "{e}");
-        assert_eq!(
-            e.to_string(),
-            "f.ron:7:9: flags[2].name: flag `a` is defined twice (first as flags[0])"
-        );
+        assert_eq!(e.to_string(), "f.ron:7:9: flags[2].name: flag `a` is defined twice (first as flags[0])");
     }
 
     #[test]
@@ -1228,9 +1037,7 @@ Flags(flags: [
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("colour"), "{e}");
 
-        let e = parse_err(
-            "Flags(flags: [(name: \"a\", rules: [Percentage(percent: 10, group: \"x\")])])",
-        );
+        let e = parse_err("Flags(flags: [(name: \"a\", rules: [Percentage(percent: 10, group: \"x\")])])");
         assert!(e.message.contains("group"), "{e}");
 
         let e = parse_err("Flags(flags: [(name: \"a\", rules: [Sometimes])])");
@@ -1242,13 +1049,9 @@ Flags(flags: [
 
     #[test]
     fn limits_and_checks() {
-        let users: Vec<String> = (0..=MAX_USERS_PER_RULE)
-            .map(|u| format!("\"{u}\""))
-            .collect();
-        let text = format!(
-            "Flags(flags: [(name: \"x\"), (name: \"a\", rules: [Everyone,\n Users([{}])])])",
-            users.join(",")
-        );
+        let users: Vec<String> = (0..=MAX_USERS_PER_RULE).map(|u| format!("\"{u}\"")).collect();
+        let text =
+            format!("Flags(flags: [(name: \"x\"), (name: \"a\", rules: [Everyone,\n Users([{}])])])", users.join(","));
         let e = parse_err(&text);
         assert_eq!(e.field, "flags[1].rules[1]");
         assert_eq!((e.line, e.col), (2, 2), "{e}");
@@ -1259,9 +1062,7 @@ Flags(flags: [
         assert_eq!(e.field, "flags[0].rules");
         assert_eq!((e.line, e.col), (1, 27), "{e}");
 
-        let e = parse_err(
-            "Flags(flags: [(name: \"a\", rules: [Percentage(percent: 1, group_id: \"\")])])",
-        );
+        let e = parse_err("Flags(flags: [(name: \"a\", rules: [Percentage(percent: 1, group_id: \"\")])])");
         assert_eq!(e.field, "flags[0].rules[0].group_id");
         assert_eq!((e.line, e.col), (1, 58), "{e}");
 
@@ -1272,13 +1073,8 @@ Flags(flags: [
         assert_eq!(e.field, "flags[0].rules[0]");
 
         // Exactly at the limits is fine.
-        let users: Vec<String> = (0..MAX_USERS_PER_RULE)
-            .map(|u| format!("\"{u}\""))
-            .collect();
-        let text = format!(
-            "Flags(flags: [(name: \"a\", rules: [Users([{}])])])",
-            users.join(",")
-        );
+        let users: Vec<String> = (0..MAX_USERS_PER_RULE).map(|u| format!("\"{u}\"")).collect();
+        let text = format!("Flags(flags: [(name: \"a\", rules: [Users([{}])])])", users.join(","));
         assert!(parse_flags("f.ron", &text).is_ok());
     }
 
@@ -1308,11 +1104,7 @@ Flags(flags: [
         assert!(e.message.contains("limited to"), "{e}");
 
         let e = load_flags(&dir.join("missing.ron")).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("missing.ron:1:1: cannot read the file"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("missing.ron:1:1: cannot read the file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -136,10 +136,7 @@ impl Fleet {
     }
 
     pub fn status(&self, version: u8) -> PoolStatus {
-        let mut s = PoolStatus {
-            desired: self.desired[version as usize],
-            ..Default::default()
-        };
+        let mut s = PoolStatus { desired: self.desired[version as usize], ..Default::default() };
         for &id in &self.active {
             let i = &self.instances[id as usize];
             if i.version != version {

@@ -25,20 +25,14 @@ impl Variants {
                 acc
             })
             .collect();
-        Variants {
-            cumulative,
-            draw: Stream::new(seed, streams::VARIANT),
-        }
+        Variants { cumulative, draw: Stream::new(seed, streams::VARIANT) }
     }
 
     /// The variant of `user`; 0 is the control.
     #[inline]
     pub fn of(&self, user: u32) -> usize {
         let u = self.draw.unit(user as u64);
-        self.cumulative
-            .iter()
-            .position(|&c| u < c)
-            .unwrap_or(self.cumulative.len() - 1)
+        self.cumulative.iter().position(|&c| u < c).unwrap_or(self.cumulative.len() - 1)
     }
 
     pub fn len(&self) -> usize {
@@ -72,11 +66,7 @@ pub struct FlagGate {
 impl FlagGate {
     pub fn new(flag: Flag, segment_names: Vec<String>) -> FlagGate {
         let state = FlagState::new(&flag);
-        FlagGate {
-            flag,
-            state,
-            segment_names,
-        }
+        FlagGate { flag, state, segment_names }
     }
 
     /// Changes the flag (a ramp step, the kill switch); takes effect on the next request.
@@ -87,10 +77,7 @@ impl FlagGate {
 
     #[inline]
     pub fn is_on(&self, user: u32, segment: u8) -> bool {
-        let name = self
-            .segment_names
-            .get(segment as usize)
-            .map_or("default", String::as_str);
+        let name = self.segment_names.get(segment as usize).map_or("default", String::as_str);
         self.state.is_on(user, name)
     }
 }

@@ -61,11 +61,7 @@ impl Router {
     fn proportional(fleet: &Fleet) -> Weights {
         let n = [0, 1, 2].map(|p| fleet.routable[p].len() as f64);
         let total = n[0] + n[1] + n[2];
-        if total == 0.0 {
-            [0.0; POOLS]
-        } else {
-            n.map(|x| x / total)
-        }
+        if total == 0.0 { [0.0; POOLS] } else { n.map(|x| x / total) }
     }
 
     /// The shares in force for clients that follow the current setting.
@@ -124,11 +120,7 @@ impl Router {
         let pool = if w[NEW as usize] <= 0.0 && w[BASELINE as usize] <= 0.0 {
             STABLE
         } else {
-            let u = if sticky {
-                self.version_by_user.unit(user as u64)
-            } else {
-                self.version_by_request.unit(id)
-            };
+            let u = if sticky { self.version_by_user.unit(user as u64) } else { self.version_by_request.unit(id) };
             if u < w[NEW as usize] {
                 NEW
             } else if u < w[NEW as usize] + w[BASELINE as usize] {
@@ -141,11 +133,7 @@ impl Router {
         if list.is_empty() {
             return None;
         }
-        let key = if sticky {
-            (user as u64) | (1 << 40)
-        } else {
-            id
-        };
+        let key = if sticky { (user as u64) | (1 << 40) } else { id };
         Some(list[self.instance.index(key, list.len())])
     }
 

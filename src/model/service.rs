@@ -29,25 +29,15 @@ enum Kind {
 impl ServiceTimes {
     pub fn new(dist: &LatencyDist, seed: u64) -> ServiceTimes {
         let kind = match dist {
-            LatencyDist::Exponential(e) => Kind::Exponential {
-                mean_us: e.mean.time().as_micros() as f64,
-            },
+            LatencyDist::Exponential(e) => Kind::Exponential { mean_us: e.mean.time().as_micros() as f64 },
             LatencyDist::LogNormal(l) => {
                 let m = l.median.time().as_micros() as f64;
                 let p = l.p99.time().as_micros() as f64;
-                Kind::LogNormal {
-                    median_us: m,
-                    sigma: (p / m).ln() / Z99,
-                }
+                Kind::LogNormal { median_us: m, sigma: (p / m).ln() / Z99 }
             }
-            LatencyDist::Constant(d) => Kind::Constant {
-                us: d.time().as_micros() as f64,
-            },
+            LatencyDist::Constant(d) => Kind::Constant { us: d.time().as_micros() as f64 },
         };
-        ServiceTimes {
-            kind,
-            stream: Stream::new(seed, streams::SERVICE),
-        }
+        ServiceTimes { kind, stream: Stream::new(seed, streams::SERVICE) }
     }
 
     /// Service time of request `id` in microseconds (before version and fault factors).
@@ -98,11 +88,7 @@ impl VersionProfile {
         }
     }
 
-    pub fn release(
-        release: &Release,
-        service: &Service,
-        segment_index: impl Fn(&str) -> Option<u8>,
-    ) -> VersionProfile {
+    pub fn release(release: &Release, service: &Service, segment_index: impl Fn(&str) -> Option<u8>) -> VersionProfile {
         let mut v = VersionProfile::stable(&release.version, service);
         for d in &release.defects {
             match d {
@@ -167,10 +153,7 @@ mod tests {
     /// draws the empirical quantiles are within 1 %.
     #[test]
     fn lognormal_hits_median_and_p99() {
-        let d = LatencyDist::LogNormal(LogNormalLatency {
-            median: Duration::millis(40),
-            p99: Duration::millis(300),
-        });
+        let d = LatencyDist::LogNormal(LogNormalLatency { median: Duration::millis(40), p99: Duration::millis(300) });
         let s = ServiceTimes::new(&d, 5);
         let mut v: Vec<f64> = (0..1_000_000).map(|i| s.base_micros(i)).collect();
         v.sort_by(f64::total_cmp);

@@ -31,8 +31,7 @@ impl RateFn {
                 let (mean, r) = (d.mean_rps.0, d.peak_to_trough.0);
                 // mean·(1 + a·cos): peak/trough = (1+a)/(1-a) = r  ⇒  a = (r-1)/(r+1).
                 let a = (r - 1.0) / (r + 1.0);
-                let phase = 2.0 * std::f64::consts::PI * (t - d.peak_at.as_secs_f64())
-                    / d.period.as_secs_f64();
+                let phase = 2.0 * std::f64::consts::PI * (t - d.peak_at.as_secs_f64()) / d.period.as_secs_f64();
                 mean * (1.0 + a * phase.cos())
             }
             RateProfile::Ramp(r) => {
@@ -47,11 +46,7 @@ impl RateFn {
             }
             RateProfile::Spike(sp) => {
                 let (a, d) = (sp.at.as_secs_f64(), sp.duration.as_secs_f64());
-                if t >= a && t < a + d {
-                    sp.peak_rps.0
-                } else {
-                    sp.base_rps.0
-                }
+                if t >= a && t < a + d { sp.peak_rps.0 } else { sp.base_rps.0 }
             }
             RateProfile::Trace(tr) => trace_at(&tr.rows, t),
         }
@@ -68,29 +63,18 @@ impl RateFn {
                 // Is a peak (t ≡ peak_at mod period) inside [t0, t1]?
                 let k = ((t0 - d.peak_at.as_secs_f64()) / period).ceil();
                 let next_peak = d.peak_at.as_secs_f64() + k * period;
-                if next_peak <= t1 {
-                    peak
-                } else {
-                    self.at(t0).max(self.at(t1))
-                }
+                if next_peak <= t1 { peak } else { self.at(t0).max(self.at(t1)) }
             }
             RateProfile::Ramp(_) => self.at(t0).max(self.at(t1)),
             RateProfile::Spike(sp) => {
                 let (a, d) = (sp.at.as_secs_f64(), sp.duration.as_secs_f64());
-                if t1 >= a && t0 < a + d {
-                    sp.peak_rps.0.max(sp.base_rps.0)
-                } else {
-                    sp.base_rps.0
-                }
+                if t1 >= a && t0 < a + d { sp.peak_rps.0.max(sp.base_rps.0) } else { sp.base_rps.0 }
             }
             RateProfile::Trace(tr) => {
                 let rows = &tr.rows;
                 let first = rows.partition_point(|r| r.0 <= t0).saturating_sub(1);
                 let last = rows.partition_point(|r| r.0 <= t1);
-                rows[first..last.max(first + 1).min(rows.len())]
-                    .iter()
-                    .map(|r| r.1)
-                    .fold(trace_at(rows, t0), f64::max)
+                rows[first..last.max(first + 1).min(rows.len())].iter().map(|r| r.1).fold(trace_at(rows, t0), f64::max)
             }
         }
     }
@@ -199,12 +183,7 @@ impl Users {
                 0
             })
             .collect();
-        Users {
-            count,
-            pick: Stream::new(seed, streams::USER),
-            segment_of,
-            segment_names: names,
-        }
+        Users { count, pick: Stream::new(seed, streams::USER), segment_of, segment_names: names }
     }
 
     /// The user who makes request `id` (uniform activity).
@@ -219,10 +198,7 @@ impl Users {
     }
 
     pub fn segment_index(&self, name: &str) -> Option<u8> {
-        self.segment_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| i as u8)
+        self.segment_names.iter().position(|n| n == name).map(|i| i as u8)
     }
 }
 
@@ -232,10 +208,7 @@ mod tests {
     use crate::scenario::{ConstantRate, Duration, Rps, SpikeRate};
 
     fn traffic(rate: RateProfile) -> Traffic {
-        Traffic {
-            rate,
-            ..Traffic::default()
-        }
+        Traffic { rate, ..Traffic::default() }
     }
 
     /// A Poisson process of rate λ over T seconds has λT arrivals on average, with
@@ -264,20 +237,10 @@ mod tests {
         let (mut inside, mut outside) = (0f64, 0f64);
         while let Some(a) = p.next_arrival() {
             let s = a.as_secs_f64();
-            if (1000.0..2000.0).contains(&s) {
-                inside += 1.0
-            } else {
-                outside += 1.0
-            }
+            if (1000.0..2000.0).contains(&s) { inside += 1.0 } else { outside += 1.0 }
         }
-        assert!(
-            (inside - 500_000.0).abs() < 5.0 * 500_000f64.sqrt(),
-            "{inside}"
-        );
-        assert!(
-            (outside - 100_000.0).abs() < 5.0 * 100_000f64.sqrt(),
-            "{outside}"
-        );
+        assert!((inside - 500_000.0).abs() < 5.0 * 500_000f64.sqrt(), "{inside}");
+        assert!((outside - 100_000.0).abs() < 5.0 * 100_000f64.sqrt(), "{outside}");
     }
 
     #[test]

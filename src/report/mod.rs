@@ -24,27 +24,15 @@ pub fn summary_table(s: &Summary) -> String {
         ("requests", s.requests.to_string()),
         (
             "failed requests",
-            format!(
-                "{} (errors {}, timeouts {}, rejected {})",
-                s.failed_requests, s.errors, s.timeouts, s.rejected
-            ),
+            format!("{} (errors {}, timeouts {}, rejected {})", s.failed_requests, s.errors, s.timeouts, s.rejected),
         ),
-        (
-            "excess failed requests",
-            s.excess_failed_requests.to_string(),
-        ),
+        ("excess failed requests", s.excess_failed_requests.to_string()),
         ("error budget burn", opt(s.error_budget_burn, "")),
         ("downtime", format!("{}s", s.downtime_s)),
         ("SLO violation", format!("{}s", s.slo_violation_s)),
         ("active users", s.active_users.to_string()),
         ("exposed users", s.exposed_users.to_string()),
-        (
-            "blast radius",
-            format!(
-                "{} users ({:.3} %)",
-                s.blast_radius_users, s.blast_radius_pct
-            ),
-        ),
+        ("blast radius", format!("{} users ({:.3} %)", s.blast_radius_users, s.blast_radius_pct)),
         ("mixed-version users", s.mixed_version_users.to_string()),
         ("time to detect", opt(s.time_to_detect_s, "s")),
         ("time to recover", opt(s.time_to_recover_s, "s")),
@@ -117,12 +105,7 @@ pub fn write_series_csv(w: &mut impl Write, series: &[SecondRecord]) -> io::Resu
 pub fn write_events_csv(w: &mut impl Write, log: &[LogEntry]) -> io::Result<()> {
     writeln!(w, "t_s,event")?;
     for e in log {
-        writeln!(
-            w,
-            "{:.6},\"{}\"",
-            e.t.as_secs_f64(),
-            e.text.replace('"', "\"\"")
-        )?;
+        writeln!(w, "{:.6},\"{}\"", e.t.as_secs_f64(), e.text.replace('"', "\"\""))?;
     }
     Ok(())
 }
@@ -144,68 +127,25 @@ pub fn compare_table(rows: &[(String, Summary)]) -> String {
     type Cell = Box<dyn Fn(&Summary) -> String>;
     let metrics: Vec<(&str, Cell)> = vec![
         ("outcome", Box::new(|s: &Summary| s.outcome.clone())),
-        (
-            "downtime (s)",
-            Box::new(|s: &Summary| s.downtime_s.to_string()),
-        ),
-        (
-            "blast radius (users)",
-            Box::new(|s: &Summary| s.blast_radius_users.to_string()),
-        ),
-        (
-            "blast radius (%)",
-            Box::new(|s: &Summary| format!("{:.2}", s.blast_radius_pct)),
-        ),
-        (
-            "exposed users",
-            Box::new(|s: &Summary| s.exposed_users.to_string()),
-        ),
-        (
-            "excess failed requests",
-            Box::new(|s: &Summary| s.excess_failed_requests.to_string()),
-        ),
-        (
-            "time to detect (s)",
-            Box::new(move |s: &Summary| f(s.time_to_detect_s)),
-        ),
-        (
-            "time to recover (s)",
-            Box::new(move |s: &Summary| f(s.time_to_recover_s)),
-        ),
-        (
-            "rollout duration (s)",
-            Box::new(move |s: &Summary| f(s.rollout_duration_s)),
-        ),
+        ("downtime (s)", Box::new(|s: &Summary| s.downtime_s.to_string())),
+        ("blast radius (users)", Box::new(|s: &Summary| s.blast_radius_users.to_string())),
+        ("blast radius (%)", Box::new(|s: &Summary| format!("{:.2}", s.blast_radius_pct))),
+        ("exposed users", Box::new(|s: &Summary| s.exposed_users.to_string())),
+        ("excess failed requests", Box::new(|s: &Summary| s.excess_failed_requests.to_string())),
+        ("time to detect (s)", Box::new(move |s: &Summary| f(s.time_to_detect_s))),
+        ("time to recover (s)", Box::new(move |s: &Summary| f(s.time_to_recover_s))),
+        ("rollout duration (s)", Box::new(move |s: &Summary| f(s.rollout_duration_s))),
         ("cost", Box::new(|s: &Summary| format!("{:.4}", s.cost))),
-        (
-            "extra cost",
-            Box::new(|s: &Summary| format!("{:+.4}", s.extra_cost)),
-        ),
-        (
-            "peak instances",
-            Box::new(|s: &Summary| s.peak_instances.to_string()),
-        ),
-        (
-            "mixed-version users",
-            Box::new(|s: &Summary| s.mixed_version_users.to_string()),
-        ),
+        ("extra cost", Box::new(|s: &Summary| format!("{:+.4}", s.extra_cost))),
+        ("peak instances", Box::new(|s: &Summary| s.peak_instances.to_string())),
+        ("mixed-version users", Box::new(|s: &Summary| s.mixed_version_users.to_string())),
     ];
     let label_w = metrics.iter().map(|m| m.0.len()).max().unwrap_or(0);
-    let cells: Vec<Vec<String>> = metrics
-        .iter()
-        .map(|(_, get)| rows.iter().map(|(_, s)| get(s)).collect())
-        .collect();
+    let cells: Vec<Vec<String>> = metrics.iter().map(|(_, get)| rows.iter().map(|(_, s)| get(s)).collect()).collect();
     let widths: Vec<usize> = rows
         .iter()
         .enumerate()
-        .map(|(j, (name, _))| {
-            cells
-                .iter()
-                .map(|r| r[j].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(name.chars().count())
-        })
+        .map(|(j, (name, _))| cells.iter().map(|r| r[j].chars().count()).max().unwrap_or(0).max(name.chars().count()))
         .collect();
     let mut out = String::new();
     let _ = write!(out, "{:<label_w$}", "");
@@ -259,17 +199,10 @@ pub fn ab_table(r: &crate::metrics::ab::AbReport) -> String {
         "sample ratio check: chi2 {} p {}{}",
         r.srm_chi2.map_or("-".into(), |c| format!("{c:.2}")),
         r.srm_p_value.map_or("-".into(), |p| format!("{p:.3e}")),
-        if r.srm_alert {
-            "  ALERT: sample ratio mismatch"
-        } else {
-            ""
-        }
+        if r.srm_alert { "  ALERT: sample ratio mismatch" } else { "" }
     );
     if let Some(n) = r.needed_per_variant {
-        let _ = writeln!(
-            out,
-            "sessions needed per variant for the minimum detectable effect: {n}"
-        );
+        let _ = writeln!(out, "sessions needed per variant for the minimum detectable effect: {n}");
     }
     let _ = writeln!(out, "decision: {}", r.decision);
     out

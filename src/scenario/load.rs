@@ -7,9 +7,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::{
-    LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec,
-};
+use super::{LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec};
 
 /// Largest scenario file accepted.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -49,13 +47,7 @@ fn options() -> ron::Options {
 /// Reads and checks a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let whole = |message: String| ScenarioError {
-        file: file.clone(),
-        line: 1,
-        col: 1,
-        field: String::new(),
-        message,
-    };
+    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
     let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(whole(format!(
@@ -71,8 +63,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
                 "the file is longer than {MAX_FILE_BYTES} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes"
             ))
         })?;
-    let text =
-        String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
     // A byte-order mark some editors write is not part of the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut scenario = parse_str(&file, text)?;
@@ -88,9 +79,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
@@ -100,13 +89,7 @@ pub fn parse_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = from_ron_str(file, text)?;
     check(&scenario).map_err(|(field, message)| {
         let (line, col) = locate(text, &field);
-        ScenarioError {
-            file: file.into(),
-            line,
-            col,
-            field,
-            message,
-        }
+        ScenarioError { file: file.into(), line, col, field, message }
     })?;
     Ok(scenario)
 }
@@ -116,10 +99,7 @@ fn clean_path(p: &str) -> String {
     if p == "." || p == "?" {
         return String::new();
     }
-    p.split('.')
-        .filter(|s| *s != "?")
-        .collect::<Vec<_>>()
-        .join(".")
+    p.split('.').filter(|s| *s != "?").collect::<Vec<_>>().join(".")
 }
 
 /// Finds the `line:col` of a dotted field path in the text: each key is searched after
@@ -151,8 +131,7 @@ fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
     while let Some(off) = text.get(start..)?.find(key) {
         let pos = start + off;
         let end = pos + key.len();
-        let before_ok =
-            pos == 0 || !(bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_');
+        let before_ok = pos == 0 || !(bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_');
         let rest = text[end..].trim_start();
         if before_ok && (rest.starts_with(':') || rest.starts_with('(')) {
             return Some(pos);
@@ -175,35 +154,23 @@ fn check(s: &Scenario) -> Check {
         return fail("duration", "must be at least 1s");
     }
     if dur > MAX_SIM_DURATION_S as f64 {
-        return fail(
-            "duration",
-            format!("must be at most {}d", MAX_SIM_DURATION_S / 86_400),
-        );
+        return fail("duration", format!("must be at most {}d", MAX_SIM_DURATION_S / 86_400));
     }
     let mut share = 0.0;
     for (i, seg) in s.traffic.segments.iter().enumerate() {
         share += seg.share.0;
         if seg.name.is_empty() || seg.name == "default" {
-            return fail(
-                &format!("traffic.segments[{i}].name"),
-                "must be a non-empty name other than `default`",
-            );
+            return fail(&format!("traffic.segments[{i}].name"), "must be a non-empty name other than `default`");
         }
         if s.traffic.segments[..i].iter().any(|o| o.name == seg.name) {
-            return fail(
-                &format!("traffic.segments[{i}].name"),
-                format!("segment `{}` is named twice", seg.name),
-            );
+            return fail(&format!("traffic.segments[{i}].name"), format!("segment `{}` is named twice", seg.name));
         }
     }
     if s.traffic.segments.len() > 64 {
         return fail("traffic.segments", "at most 64 segments are allowed");
     }
     if share > 1.0 + 1e-9 {
-        return fail(
-            "traffic.segments",
-            format!("segment shares add up to {share}, more than 1"),
-        );
+        return fail("traffic.segments", format!("segment shares add up to {share}, more than 1"));
     }
     if s.traffic.session_gap.time().as_micros() == 0 {
         return fail("traffic.session_gap", "must be longer than 0s");
@@ -211,10 +178,7 @@ fn check(s: &Scenario) -> Check {
     match &s.traffic.rate {
         RateProfile::Diurnal(d) => {
             if d.peak_to_trough.0 < 1.0 {
-                return fail(
-                    "traffic.rate.peak_to_trough",
-                    format!("must be at least 1, got {}", d.peak_to_trough.0),
-                );
+                return fail("traffic.rate.peak_to_trough", format!("must be at least 1, got {}", d.peak_to_trough.0));
             }
             if d.period.time().as_secs_f64() < 1.0 {
                 return fail("traffic.rate.period", "must be at least 1s");
@@ -252,10 +216,7 @@ fn check(s: &Scenario) -> Check {
     if let Some(t) = s.service.timeout
         && t.time().as_micros() == 0
     {
-        return fail(
-            "service.timeout",
-            "must be longer than 0s (or `None` for no timeout)",
-        );
+        return fail("service.timeout", "must be longer than 0s (or `None` for no timeout)");
     }
     if s.fleet.readiness.period.time().as_micros() == 0 {
         return fail("fleet.readiness.period", "must be longer than 0s");
@@ -268,6 +229,9 @@ fn check(s: &Scenario) -> Check {
     if s.slo.window.time().as_secs_f64() < 1.0 {
         return fail("slo.window", "must be at least 1s");
     }
+    if s.commands.len() > 10_000 {
+        return fail("commands", "at most 10000 commands are allowed");
+    }
     if s.faults.len() > 10_000 {
         return fail("faults", "at most 10000 scheduled faults are allowed");
     }
@@ -277,44 +241,27 @@ fn check(s: &Scenario) -> Check {
         {
             return fail(
                 &format!("faults[{i}].fault.zone"),
-                format!(
-                    "zone {} does not exist; zones are 0 to {}",
-                    z.zone.0,
-                    s.fleet.zones.0 - 1
-                ),
+                format!("zone {} does not exist; zones are 0 to {}", z.zone.0, s.fleet.zones.0 - 1),
             );
         }
         if let super::Fault::CrashInstances(c) = &f.fault
             && let Some(v) = &c.version
         {
-            let known =
-                *v == s.fleet.version || s.release.as_ref().is_some_and(|r| r.version == *v);
+            let known = *v == s.fleet.version || s.release.as_ref().is_some_and(|r| r.version == *v);
             if !known {
-                return fail(
-                    &format!("faults[{i}].fault.version"),
-                    format!("unknown version `{v}`"),
-                );
+                return fail(&format!("faults[{i}].fault.version"), format!("unknown version `{v}`"));
             }
         }
     }
     if let Some(r) = &s.release {
         if r.version == s.fleet.version {
-            return fail(
-                "release.version",
-                format!("must differ from the running version `{}`", s.fleet.version),
-            );
+            return fail("release.version", format!("must differ from the running version `{}`", s.fleet.version));
         }
         if r.defects.len() > 32 {
             return fail("release.defects", "at most 32 defects are allowed");
         }
         if r.at >= s.duration {
-            return fail(
-                "release.at",
-                format!(
-                    "must be earlier than the scenario's duration ({})",
-                    s.duration
-                ),
-            );
+            return fail("release.at", format!("must be earlier than the scenario's duration ({})", s.duration));
         }
         for (i, d) in r.defects.iter().enumerate() {
             if let super::Defect::SegmentErrors(se) = d
@@ -323,29 +270,17 @@ fn check(s: &Scenario) -> Check {
             {
                 return fail(
                     &format!("release.defects[{i}].segment"),
-                    format!(
-                        "unknown segment `{}`; define it in traffic.segments",
-                        se.segment
-                    ),
+                    format!("unknown segment `{}`; define it in traffic.segments", se.segment),
                 );
             }
             if let super::Defect::CrashAfterUptime(u) = d
                 && u.time().as_secs_f64() < 1.0
             {
-                return fail(
-                    &format!("release.defects[{i}]"),
-                    "mean uptime must be at least 1s",
-                );
+                return fail(&format!("release.defects[{i}]"), "mean uptime must be at least 1s");
             }
         }
     } else if !matches!(s.strategy, StrategySpec::None) {
-        return fail(
-            "strategy",
-            format!(
-                "strategy `{}` needs a `release` to roll out",
-                s.strategy.name()
-            ),
-        );
+        return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
     }
     Ok(())
 }
@@ -356,31 +291,18 @@ fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(
         return Ok(());
     };
     let (line, col) = locate(text, "traffic.rate.file");
-    let at_field = |message: String| ScenarioError {
-        file: file.into(),
-        line,
-        col,
-        field: "traffic.rate.file".into(),
-        message,
-    };
+    let at_field =
+        |message: String| ScenarioError { file: file.into(), line, col, field: "traffic.rate.file".into(), message };
     let csv_path = path.parent().unwrap_or(Path::new(".")).join(&t.file);
     let csv_name = csv_path.display().to_string();
-    let meta = std::fs::metadata(&csv_path)
-        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+    let meta = std::fs::metadata(&csv_path).map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
     if meta.len() > MAX_TRACE_BYTES {
-        return Err(at_field(format!(
-            "trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit"
-        )));
+        return Err(at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")));
     }
     let csv = read_bounded(&csv_path, MAX_TRACE_BYTES)
         .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?
-        .ok_or_else(|| {
-            at_field(format!(
-                "trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit"
-            ))
-        })?;
-    let csv = String::from_utf8(csv)
-        .map_err(|e| at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")))?;
+        .ok_or_else(|| at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")))?;
+    let csv = String::from_utf8(csv).map_err(|e| at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")))?;
     let rows = parse_trace(&csv).map_err(|(line, message)| ScenarioError {
         file: csv_name.clone(),
         line,
@@ -416,16 +338,10 @@ pub(crate) fn parse_trace(csv: &str) -> Result<Vec<(f64, f64)>, (usize, String)>
             if rows.is_empty() && i == 0 {
                 continue; // a header line
             }
-            return Err((
-                i + 1,
-                format!("expected two numbers `seconds,rps`, got `{line}`"),
-            ));
+            return Err((i + 1, format!("expected two numbers `seconds,rps`, got `{line}`")));
         };
         if !t.is_finite() || t < 0.0 {
-            return Err((
-                i + 1,
-                format!("seconds must be a finite number ≥ 0, got {a}"),
-            ));
+            return Err((i + 1, format!("seconds must be a finite number ≥ 0, got {a}")));
         }
         if !r.is_finite() || !(0.0..=1e6).contains(&r) {
             return Err((i + 1, format!("rps must be from 0 to 1000000, got {b}")));
@@ -433,10 +349,7 @@ pub(crate) fn parse_trace(csv: &str) -> Result<Vec<(f64, f64)>, (usize, String)>
         if rows.last().is_some_and(|p| t <= p.0) {
             return Err((
                 i + 1,
-                format!(
-                    "seconds must increase from row to row, got {t} after {}",
-                    rows.last().map_or(0.0, |p| p.0)
-                ),
+                format!("seconds must increase from row to row, got {t} after {}", rows.last().map_or(0.0, |p| p.0)),
             ));
         }
         if rows.len() >= 1_000_000 {
@@ -450,19 +363,24 @@ pub(crate) fn parse_trace(csv: &str) -> Result<Vec<(f64, f64)>, (usize, String)>
     Ok(rows)
 }
 
+/// Writes a scenario as RON in the same dialect the loader reads (newtype variants
+/// unwrapped, `Some` implicit), so that a saved file loads again.
+pub fn to_ron_string(s: &Scenario) -> Result<String, String> {
+    let config = ron::ser::PrettyConfig::new()
+        .extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+        .struct_names(true);
+    options().to_string_pretty(s, config).map_err(|e| e.to_string())
+}
+
 /// Deserializes any value with this module's RON options (used for lesson and flag files).
-pub fn from_ron_str<T: for<'de> Deserialize<'de>>(
-    file: &str,
-    text: &str,
-) -> Result<T, ScenarioError> {
-    let mut de =
-        ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| ScenarioError {
-            file: file.into(),
-            line: e.span.start.line,
-            col: e.span.start.col,
-            field: String::new(),
-            message: e.code.to_string(),
-        })?;
+pub fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, ScenarioError> {
+    let mut de = ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| ScenarioError {
+        file: file.into(),
+        line: e.span.start.line,
+        col: e.span.start.col,
+        field: String::new(),
+        message: e.code.to_string(),
+    })?;
     let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = clean_path(&e.path().to_string());
         let spanned = de.span_error(e.into_inner());

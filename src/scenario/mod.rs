@@ -8,7 +8,7 @@
 mod load;
 pub mod values;
 
-pub use load::{ScenarioError, load_file, parse_str};
+pub use load::{ScenarioError, load_file, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
 pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probability, Rps};
 
@@ -52,6 +52,10 @@ pub struct Scenario {
     /// Strategy variants that `deploysim compare` runs side by side on this scenario.
     #[serde(default)]
     pub compare: Vec<NamedStrategy>,
+    /// Commands applied at given times, as a person at the controls would (a saved
+    /// interactive session replays through these).
+    #[serde(default)]
+    pub commands: Vec<ScheduledCommand>,
     #[serde(default)]
     pub cost: CostSpec,
 }
@@ -267,11 +271,7 @@ pub struct InstanceSpec {
 
 impl Default for InstanceSpec {
     fn default() -> Self {
-        InstanceSpec {
-            provision: Duration::secs(0),
-            boot: Duration::secs(20),
-            hourly_cost: Price(0.10),
-        }
+        InstanceSpec { provision: Duration::secs(0), boot: Duration::secs(20), hourly_cost: Price(0.10) }
     }
 }
 
@@ -290,11 +290,7 @@ pub struct Readiness {
 
 impl Default for Readiness {
     fn default() -> Self {
-        Readiness {
-            initial_delay: Duration::secs(0),
-            period: Duration::secs(10),
-            failure_threshold: Int(3),
-        }
+        Readiness { initial_delay: Duration::secs(0), period: Duration::secs(10), failure_threshold: Int(3) }
     }
 }
 
@@ -484,6 +480,14 @@ impl Default for RollingSpec {
     }
 }
 
+/// A command at a given time.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledCommand {
+    pub at: Duration,
+    pub command: crate::sim::Command,
+}
+
 /// A fault at a given time.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -552,10 +556,7 @@ pub struct Slo {
 
 impl Default for Slo {
     fn default() -> Self {
-        Slo {
-            target: Probability(0.999),
-            window: Duration::secs(300),
-        }
+        Slo { target: Probability(0.999), window: Duration::secs(300) }
     }
 }
 
@@ -852,10 +853,7 @@ impl Default for FlaggerSpec {
             step_weights: Vec::new(),
             max_weight: Percent(50.0),
             threshold: Int(5),
-            checks: vec![
-                Check::SuccessRate(Probability(0.99)),
-                Check::LatencyP99(Duration::millis(500)),
-            ],
+            checks: vec![Check::SuccessRate(Probability(0.99)), Check::LatencyP99(Duration::millis(500))],
             min_requests: Int(20),
         }
     }
@@ -907,11 +905,7 @@ impl Default for FeatureToggleSpec {
     fn default() -> Self {
         FeatureToggleSpec {
             deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
-            flag: crate::model::flags::Flag {
-                name: "new-code".into(),
-                enabled: true,
-                rules: Vec::new(),
-            },
+            flag: crate::model::flags::Flag { name: "new-code".into(), enabled: true, rules: Vec::new() },
             ramp: vec![
                 RampStep::Percent(Percent(1.0)),
                 RampStep::Pause(Duration::secs(300)),
@@ -963,18 +957,8 @@ impl Default for AbTestSpec {
         AbTestSpec {
             deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
             variants: vec![
-                AbVariant {
-                    name: "control".into(),
-                    weight: Factor(1.0),
-                    lift: 0.0,
-                    tracking_loss: Probability(0.0),
-                },
-                AbVariant {
-                    name: "treatment".into(),
-                    weight: Factor(1.0),
-                    lift: 0.0,
-                    tracking_loss: Probability(0.0),
-                },
+                AbVariant { name: "control".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
+                AbVariant { name: "treatment".into(), weight: Factor(1.0), lift: 0.0, tracking_loss: Probability(0.0) },
             ],
             base_conversion: Probability(0.05),
             duration: Duration::secs(1800),
@@ -1022,11 +1006,6 @@ pub struct ShadowSpec {
 
 impl Default for ShadowSpec {
     fn default() -> Self {
-        ShadowSpec {
-            replicas: None,
-            mirror: Percent(100.0),
-            duration: Duration::secs(600),
-            analysis: None,
-        }
+        ShadowSpec { replicas: None, mirror: Percent(100.0), duration: Duration::secs(600), analysis: None }
     }
 }

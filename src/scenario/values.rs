@@ -36,13 +36,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| {
-            format!("`{s}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\"")
-        })?;
+        .ok_or_else(|| format!("`{s}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\""))?;
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` does not start with a number; write e.g. \"30s\""))?;
+    let value: f64 = num.parse().map_err(|_| format!("`{s}` does not start with a number; write e.g. \"30s\""))?;
     let micros_per = match unit.trim() {
         "us" | "µs" => 1.0,
         "ms" => 1e3,
@@ -51,17 +47,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => 3600e6,
         "d" => 86_400e6,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`; allowed units: us, ms, s, m, h, d"
-            ));
+            return Err(format!("unknown unit `{other}` in `{s}`; allowed units: us, ms, s, m, h, d"));
         }
     };
     let micros = value * micros_per;
     if !micros.is_finite() || micros > MAX_DURATION_S as f64 * 1e6 {
-        return Err(format!(
-            "`{s}` is longer than the limit of {}d",
-            MAX_DURATION_S / 86_400
-        ));
+        return Err(format!("`{s}` is longer than the limit of {}d", MAX_DURATION_S / 86_400));
     }
     Ok(Duration(Time::from_micros(micros.round() as u64)))
 }
@@ -69,13 +60,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let us = self.0.as_micros();
-        let units = [
-            (86_400_000_000, "d"),
-            (3_600_000_000, "h"),
-            (60_000_000, "m"),
-            (1_000_000, "s"),
-            (1000, "ms"),
-        ];
+        let units = [(86_400_000_000, "d"), (3_600_000_000, "h"), (60_000_000, "m"), (1_000_000, "s"), (1000, "ms")];
         for (n, u) in units {
             if us >= n && us.is_multiple_of(n) {
                 return write!(f, "{}{u}", us / n);
@@ -100,9 +85,7 @@ impl<'de> Deserialize<'de> for Duration {
         impl Visitor<'_> for V {
             type Value = Duration;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a duration string such as \"250ms\", \"30s\", \"5m\", \"2h\" or \"1d\"",
-                )
+                f.write_str("a duration string such as \"250ms\", \"30s\", \"5m\", \"2h\" or \"1d\"")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
                 parse_duration(v).map_err(E::custom)
@@ -138,34 +121,24 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Int<MIN, MAX> {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 if v < 0 {
-                    return Err(E::custom(format!(
-                        "must be a whole number from {MIN} to {MAX}, got {v}"
-                    )));
+                    return Err(E::custom(format!("must be a whole number from {MIN} to {MAX}, got {v}")));
                 }
                 self.visit_u64(v as u64)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 if v < MIN || v > MAX {
-                    return Err(E::custom(format!(
-                        "must be a whole number from {MIN} to {MAX}, got {v}"
-                    )));
+                    return Err(E::custom(format!("must be a whole number from {MIN} to {MAX}, got {v}")));
                 }
                 Ok(Int(v))
             }
             fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "must be a whole number from {MIN} to {MAX}, got {v}"
-                )))
+                Err(E::custom(format!("must be a whole number from {MIN} to {MAX}, got {v}")))
             }
             fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "must be a whole number from {MIN} to {MAX}, got {v}"
-                )))
+                Err(E::custom(format!("must be a whole number from {MIN} to {MAX}, got {v}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "must be a whole number from {MIN} to {MAX}, got {v}"
-                )))
+                Err(E::custom(format!("must be a whole number from {MIN} to {MAX}, got {v}")))
             }
         }
         d.deserialize_any(V::<MIN, MAX>)
@@ -273,11 +246,7 @@ impl IntOrPercent {
             IntOrPercent::Count(n) => n,
             IntOrPercent::Percent(p) => {
                 let num = p as u64 * replicas as u64;
-                let v = if round_up {
-                    num.div_ceil(100)
-                } else {
-                    num / 100
-                };
+                let v = if round_up { num.div_ceil(100) } else { num / 100 };
                 v as u32
             }
         }

@@ -56,6 +56,11 @@ pub enum Command {
     Rollout(RolloutCommand),
     /// Turn the feature flag (or experiment) off for everyone, without a redeploy.
     KillSwitch,
+    /// Crash one instance by id (as clicking it in the app does).
+    CrashInstance(u32),
+    /// Make the release worse: an extra error probability on every request its new code
+    /// serves from now on.
+    ReleaseErrorRate(crate::scenario::Probability),
     InjectFault(Fault),
 }
 
@@ -69,6 +74,23 @@ fn min_ready_of(spec: &StrategySpec) -> Time {
         _ => Time::ZERO,
     }
 }
+
+/// A finished request kept for drawing (a sample of all requests).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecentRequest {
+    pub arrival: Time,
+    pub end: Time,
+    pub user: u32,
+    /// The instance that took it; `None` when the load balancer refused it.
+    pub instance: Option<u32>,
+    pub pool: Option<u8>,
+    pub outcome: Outcome,
+    pub shadow: bool,
+    pub new_code: bool,
+}
+
+/// Longest list of recent requests kept for drawing.
+pub const RECENT_CAPACITY: usize = 4096;
 
 /// A command with the time it was applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,8 +126,10 @@ struct Req {
     timeout_armed: bool,
     /// A mirrored copy: its response is discarded and nobody waits for it.
     shadow: bool,
-    /// It runs (ran) the new version's code.
+        /// It runs (ran) the new version's code.
     new_code: bool,
+    /// The instance it was handed to.
+    inst: u32,
 }
 
 /// Settings the engine reads on every event, resolved once from the scenario.
@@ -169,7 +193,11 @@ pub struct Simulation {
     /// Requests holding a slot that run the new code (for recovery after a kill switch).
     new_code_in_flight: u64,
     /// When a request last started running the new code.
-    last_new_code_start: Option<Time>,
+        last_new_code_start: Option<Time>,
+    /// Share of requests kept in `recent` (0: none).
+    sample_rate: f64,
+    sample_draw: Stream,
+    recent: std::collections::VecDeque<RecentRequest>,
     wakes: Vec<Time>,
     dirty: bool,
     finished: bool,
@@ -185,10 +213,7 @@ impl Simulation {
         let stable = VersionProfile::stable(&s.fleet.version, &s.service);
         let new = match &s.release {
             Some(r) => VersionProfile::release(r, &s.service, |n| users.segment_index(n)),
-            None => VersionProfile {
-                name: "(none)".into(),
-                ..stable.clone()
-            },
+            None => VersionProfile { name: "(none)".into(), ..stable.clone() },
         };
         let replicas = s.fleet.replicas.0 as u32;
         let cfg = Config {
@@ -224,14 +249,7 @@ impl Simulation {
             next_arrival,
             next_request: 0,
             service: ServiceTimes::new(&s.service.latency, seed),
-            versions: [
-                stable.clone(),
-                new,
-                VersionProfile {
-                    name: format!("{} (baseline)", stable.name),
-                    ..stable
-                },
-            ],
+            versions: [stable.clone(), new, VersionProfile { name: format!("{} (baseline)", stable.name), ..stable }],
             gate: None,
             error_draw: Stream::new(seed, streams::ERROR),
             crash_draw: Stream::new(seed, streams::CRASH),
@@ -261,7 +279,10 @@ impl Simulation {
             fault_picks: 0,
             first_new_crash: None,
             new_code_in_flight: 0,
-            last_new_code_start: None,
+                        last_new_code_start: None,
+            sample_rate: 0.0,
+            sample_draw: Stream::new(seed, streams::SAMPLE),
+            recent: std::collections::VecDeque::new(),
             wakes: Vec::new(),
             dirty: false,
             finished: false,
@@ -273,6 +294,9 @@ impl Simulation {
         }
         for (i, f) in sim.scenario.faults.iter().enumerate() {
             sim.queue.push(f.at.time(), Event::Fault(i as u32));
+        }
+        for (i, c) in sim.scenario.commands.iter().enumerate() {
+            sim.queue.push(c.at.time(), Event::Command(i as u32));
         }
         sim
     }
@@ -329,11 +353,7 @@ impl Simulation {
     }
     /// Names of the versions the pools run: `[stable, new, baseline]`.
     pub fn version_names(&self) -> [&str; POOLS] {
-        [
-            &self.versions[0].name,
-            &self.versions[1].name,
-            &self.versions[2].name,
-        ]
+        [&self.versions[0].name, &self.versions[1].name, &self.versions[2].name]
     }
     /// The gate on the new code path, if any.
     pub fn gate(&self) -> Option<&Gate> {
@@ -364,6 +384,19 @@ impl Simulation {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
         self.instance_area / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
     }
+        /// Keeps this share of finished requests for drawing (see [`Simulation::recent`]).
+    /// Sampling is keyed by request id, so it does not change the run.
+    pub fn set_sample_rate(&mut self, rate: f64) {
+        self.sample_rate = rate.clamp(0.0, 1.0);
+    }
+    /// The most recent sampled finished requests, oldest first.
+    pub fn recent(&self) -> &std::collections::VecDeque<RecentRequest> {
+        &self.recent
+    }
+    /// The strategy's plan (steps or stages) and the current one, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+                self.controller.plan(&self.rollout)
+    }
     /// When a request last started running the new version's code.
     pub fn last_new_code_start(&self) -> Option<Time> {
         self.last_new_code_start
@@ -383,10 +416,25 @@ impl Simulation {
 
     /// Applies a command at the current time and records it.
     pub fn apply(&mut self, command: Command) {
-        self.commands.push(RecordedCommand {
-            at_us: self.now.as_micros(),
-            command: command.clone(),
-        });
+        self.commands.push(RecordedCommand { at_us: self.now.as_micros(), command: command.clone() });
+        self.apply_now(command);
+    }
+
+    /// The scenario with every command applied so far added to its `commands`, so that
+    /// running it replays this session exactly.
+    pub fn session_scenario(&self) -> Scenario {
+        let mut s = (*self.scenario).clone();
+        for c in &self.commands {
+            s.commands.push(crate::scenario::ScheduledCommand {
+                at: crate::scenario::Duration(Time::from_micros(c.at_us)),
+                command: c.command.clone(),
+            });
+        }
+        s.commands.sort_by_key(|c| c.at);
+        s
+    }
+
+    fn apply_now(&mut self, command: Command) {
         match command {
             Command::Rollout(cmd) => {
                 match cmd {
@@ -394,10 +442,7 @@ impl Simulation {
                     RolloutCommand::Resume => self.rollout.paused = false,
                     _ => {}
                 }
-                self.log.push(LogEntry {
-                    t: self.now,
-                    text: format!("command: {cmd:?}"),
-                });
+                self.log.push(LogEntry { t: self.now, text: format!("command: {cmd:?}") });
                 if self.rollout.started.is_some() {
                     let mut cx = ctx!(self);
                     self.controller.get().command(&mut cx, cmd);
@@ -406,25 +451,30 @@ impl Simulation {
                 }
             }
             Command::KillSwitch => {
-                self.log.push(LogEntry {
-                    t: self.now,
-                    text: "kill switch: new code path off".into(),
-                });
+                self.log.push(LogEntry { t: self.now, text: "kill switch: new code path off".into() });
                 self.kill_switch();
                 if self.rollout.started.is_some() {
                     let mut cx = ctx!(self);
-                    self.controller
-                        .get()
-                        .command(&mut cx, RolloutCommand::Abort);
+                    self.controller.get().command(&mut cx, RolloutCommand::Abort);
                     self.after_controller();
                     self.dirty = true;
                 }
             }
+            Command::CrashInstance(id) => {
+                let alive = self.fleet.instances.get(id as usize).is_some_and(|i| i.alive());
+                if alive {
+                    self.log.push(LogEntry { t: self.now, text: format!("instance {id} crashed (command)") });
+                    self.crash(id);
+                }
+            }
+            Command::ReleaseErrorRate(p) => {
+                let v = &mut self.versions[NEW as usize];
+                v.error_rate = 1.0 - (1.0 - v.error_rate) * (1.0 - p.0);
+                self.log
+                    .push(LogEntry { t: self.now, text: format!("release made worse: +{:.1} % errors", p.0 * 100.0) });
+            }
             Command::InjectFault(f) => {
-                self.log.push(LogEntry {
-                    t: self.now,
-                    text: format!("fault injected: {f:?}"),
-                });
+                self.log.push(LogEntry { t: self.now, text: format!("fault injected: {f:?}") });
                 self.fault(&f);
             }
         }
@@ -452,19 +502,10 @@ impl Simulation {
         let waiting = self
             .reqs
             .iter()
-            .filter(|r| {
-                !r.shadow
-                    && matches!(
-                        r.state,
-                        ReqState::Queued | ReqState::InService | ReqState::Hanging
-                    )
-            })
+            .filter(|r| !r.shadow && matches!(r.state, ReqState::Queued | ReqState::InService | ReqState::Hanging))
             .count() as u64;
         if waiting != self.in_system {
-            return Err(format!(
-                "{waiting} requests wait in the slab but {} are in the system",
-                self.in_system
-            ));
+            return Err(format!("{waiting} requests wait in the slab but {} are in the system", self.in_system));
         }
         if self.metrics.ended() + self.in_system != self.metrics.arrivals {
             return Err(format!(
@@ -478,9 +519,7 @@ impl Simulation {
             for &id in &self.fleet.routable[v] {
                 let i = &self.fleet.instances[id as usize];
                 if !i.ready || !i.alive() || i.deleting || i.version as usize != v {
-                    return Err(format!(
-                        "instance {id} is routable but not a ready, live instance of version {v}"
-                    ));
+                    return Err(format!("instance {id} is routable but not a ready, live instance of version {v}"));
                 }
             }
         }
@@ -567,7 +606,8 @@ impl Simulation {
                 | Event::Release
                 | Event::Fault(_)
                 | Event::ZoneUp(_)
-                | Event::DependencyEnd => {}
+                | Event::DependencyEnd
+                | Event::Command(_) => {}
                 _ => self.handle(e),
             }
             self.dirty = false;
@@ -606,8 +646,7 @@ impl Simulation {
             let ready = [0, 1, 2].map(|p| self.fleet.routable[p].len() as u16);
             let share = self.router.share_new(&self.fleet, b);
             let cost = self.cost();
-            self.metrics
-                .close_second(ready, self.fleet.alive_count() as u16, share, cost);
+            self.metrics.close_second(ready, self.fleet.alive_count() as u16, share, cost);
             self.next_second = b + Time::SECOND;
         }
         self.integrate(t);
@@ -650,29 +689,42 @@ impl Simulation {
     }
 
     /// Ends a request that is not in the slab (refused at once).
-    fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
-        self.metrics
-            .finish(user, version, false, outcome, latency, self.now);
+        fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
+        self.metrics.finish(user, version, false, outcome, latency, self.now);
         self.in_system -= 1;
+    }
+
+    /// Keeps a sample of finished requests for drawing (off unless a front end asks).
+    #[inline]
+    fn sample(&mut self, r: &Req, instance: Option<u32>, pool: Option<u8>, outcome: Outcome) {
+        if self.sample_rate > 0.0 && self.sample_draw.unit(r.id ^ (u64::from(r.shadow) << 63)) < self.sample_rate {
+            if self.recent.len() >= RECENT_CAPACITY {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(RecentRequest {
+                arrival: r.arrival,
+                end: self.now,
+                user: r.user,
+                instance,
+                pool,
+                outcome,
+                shadow: r.shadow,
+                new_code: r.new_code,
+            });
+        }
     }
 
     /// Ends the request in `slot`: a user's request is counted, a mirrored copy only
     /// in the shadow counters.
     fn end_slot(&mut self, slot: u32, outcome: Outcome) {
-        let r = self.reqs[slot as usize];
+                let r = self.reqs[slot as usize];
         let latency = self.now - r.arrival;
+        let inst = (r.inst != u32::MAX).then_some(r.inst);
+        self.sample(&r, inst, Some(r.version), outcome);
         if r.shadow {
-            self.metrics
-                .finish_shadow(r.version, outcome.failed(), latency, self.now);
+            self.metrics.finish_shadow(r.version, outcome.failed(), latency, self.now);
         } else {
-            self.metrics.finish(
-                r.user,
-                Some(r.version),
-                r.new_code,
-                outcome,
-                latency,
-                self.now,
-            );
+            self.metrics.finish(r.user, Some(r.version), r.new_code, outcome, latency, self.now);
             self.in_system -= 1;
         }
     }
@@ -698,19 +750,19 @@ impl Simulation {
             version: STABLE,
             fail: false,
             timeout_armed: false,
-            shadow: false,
+                        shadow: false,
             new_code: false,
+            inst: u32::MAX,
         };
         match self.router.pick(&self.fleet, id, user, self.now) {
             Some(inst) => self.dispatch(inst, req),
-            None => self.end_request(user, None, Outcome::Rejected, Time::ZERO),
+                        None => {
+                self.sample(&req, None, None, Outcome::Rejected);
+                self.end_request(user, None, Outcome::Rejected, Time::ZERO);
+            }
         }
         if let Some(inst) = self.router.mirror_target(&self.fleet, id) {
-            let copy = Req {
-                deadline: Time::MAX,
-                shadow: true,
-                ..req
-            };
+            let copy = Req { deadline: Time::MAX, shadow: true, ..req };
             self.dispatch(inst, copy);
         }
     }
@@ -721,12 +773,9 @@ impl Simulation {
             let i = &self.fleet.instances[inst as usize];
             (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
         };
-        let req = Req { version, ..req };
+                let req = Req { version, inst, ..req };
         if unresponsive {
-            let slot = self.alloc(Req {
-                state: ReqState::Hanging,
-                ..req
-            });
+            let slot = self.alloc(Req { state: ReqState::Hanging, ..req });
             if req.deadline == Time::MAX {
                 self.end_slot(slot, Outcome::Error);
                 self.release_slot(slot);
@@ -742,10 +791,10 @@ impl Simulation {
             let slot = self.alloc(req);
             self.fleet.instances[inst as usize].queue.push_back(slot);
             self.arm_timeout(slot);
-        } else if req.shadow {
-            self.metrics
-                .finish_shadow(version, true, Time::ZERO, self.now);
+                } else if req.shadow {
+            self.metrics.finish_shadow(version, true, Time::ZERO, self.now);
         } else {
+            self.sample(&req, Some(inst), Some(version), Outcome::Rejected);
             self.end_request(req.user, Some(version), Outcome::Rejected, Time::ZERO);
         }
     }
@@ -755,8 +804,7 @@ impl Simulation {
         if !r.timeout_armed && r.deadline != Time::MAX {
             r.timeout_armed = true;
             let (deadline, generation) = (r.deadline, r.generation);
-            self.queue
-                .push(deadline, Event::Timeout { slot, generation });
+            self.queue.push(deadline, Event::Timeout { slot, generation });
         }
     }
 
@@ -784,16 +832,11 @@ impl Simulation {
             self.new_code_in_flight += 1;
             self.last_new_code_start = Some(self.now);
         }
-        let profile = if new_code {
-            &self.versions[NEW as usize]
-        } else {
-            &self.versions[STABLE as usize]
-        };
+        let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
         let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
         let done = self.now + Time::from_micros(micros.round().clamp(0.0, 1e15) as u64);
         let utilization = busy as f64 / self.cfg.concurrency as f64;
-        let p =
-            profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
+        let p = profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
         {
             let rr = &mut self.reqs[slot as usize];
@@ -803,14 +846,7 @@ impl Simulation {
             rr.new_code = new_code;
         }
         self.fleet.instances[inst as usize].in_service.push(slot);
-        self.queue.push(
-            done,
-            Event::ServiceDone {
-                inst,
-                slot,
-                generation: r.generation,
-            },
-        );
+        self.queue.push(done, Event::ServiceDone { inst, slot, generation: r.generation });
         if r.deadline < done {
             self.arm_timeout(slot);
         }
@@ -818,9 +854,7 @@ impl Simulation {
 
     fn service_done(&mut self, inst: u32, slot: u32, generation: u32) {
         let r = self.reqs[slot as usize];
-        if r.generation != generation
-            || !matches!(r.state, ReqState::InService | ReqState::TimedOut)
-        {
+        if r.generation != generation || !matches!(r.state, ReqState::InService | ReqState::TimedOut) {
             return;
         }
         let list = &mut self.fleet.instances[inst as usize].in_service;
@@ -828,14 +862,7 @@ impl Simulation {
             list.swap_remove(p);
         }
         if r.state == ReqState::InService {
-            self.end_slot(
-                slot,
-                if r.fail {
-                    Outcome::Error
-                } else {
-                    Outcome::Success
-                },
-            );
+            self.end_slot(slot, if r.fail { Outcome::Error } else { Outcome::Success });
         }
         self.release_slot(slot);
         self.pull_queue(inst);
@@ -936,11 +963,7 @@ impl Simulation {
         };
         let t = self.now + self.cfg.boot;
         self.fleet.instances[id as usize].ready_since = None;
-        let what = if crash_loop {
-            Life::StartupCrash
-        } else {
-            Life::AppUp
-        };
+        let what = if crash_loop { Life::StartupCrash } else { Life::AppUp };
         self.life_at(t, id, what);
         self.container_started_at(id);
     }
@@ -1038,11 +1061,7 @@ impl Simulation {
         i.ready = false;
         i.available = false;
         i.epoch += 1;
-        let idle = !i.has_work()
-            || matches!(
-                i.phase,
-                Phase::Pending | Phase::Booting | Phase::Backoff | Phase::Down
-            );
+        let idle = !i.has_work() || matches!(i.phase, Phase::Pending | Phase::Booting | Phase::Backoff | Phase::Down);
         if idle {
             self.fail_all(id, false);
             self.terminate(id);
@@ -1080,10 +1099,7 @@ impl Simulation {
     fn fault(&mut self, f: &Fault) {
         match f {
             Fault::CrashInstances(c) => {
-                let version = c
-                    .version
-                    .as_ref()
-                    .and_then(|n| self.versions.iter().position(|v| v.name == *n));
+                let version = c.version.as_ref().and_then(|n| self.versions.iter().position(|v| v.name == *n));
                 let mut pool: Vec<u32> = match version {
                     Some(v) => self.fleet.routable[v].clone(),
                     None => self.fleet.routable.concat(),
@@ -1126,29 +1142,22 @@ impl Simulation {
                         // Still in the endpoints until its readiness probe has failed
                         // `failureThreshold` times in a row.
                         i.unresponsive = true;
-                        let t = self.now
-                            + Time::from_micros(
-                                self.cfg.probe_period.as_micros() * self.cfg.probe_failures,
-                            );
+                        let t =
+                            self.now + Time::from_micros(self.cfg.probe_period.as_micros() * self.cfg.probe_failures);
                         self.life_at(t, id, Life::ProbeFailed);
                     }
                 }
-                self.queue
-                    .push(self.now + z.duration.time(), Event::ZoneUp(zone));
+                self.queue.push(self.now + z.duration.time(), Event::ZoneUp(zone));
                 self.dirty = true;
             }
             Fault::DependencySlow(d) => {
-                self.dependency
-                    .push((self.now + d.duration.time(), d.factor.0, 0.0));
-                self.queue
-                    .push(self.now + d.duration.time(), Event::DependencyEnd);
+                self.dependency.push((self.now + d.duration.time(), d.factor.0, 0.0));
+                self.queue.push(self.now + d.duration.time(), Event::DependencyEnd);
                 self.update_dependency();
             }
             Fault::DependencyErrors(d) => {
-                self.dependency
-                    .push((self.now + d.duration.time(), 1.0, d.rate.0));
-                self.queue
-                    .push(self.now + d.duration.time(), Event::DependencyEnd);
+                self.dependency.push((self.now + d.duration.time(), 1.0, d.rate.0));
+                self.queue.push(self.now + d.duration.time(), Event::DependencyEnd);
                 self.update_dependency();
             }
         }
@@ -1167,13 +1176,8 @@ impl Simulation {
         if *z > 0 {
             return;
         }
-        let ids: Vec<u32> = self
-            .fleet
-            .active
-            .iter()
-            .copied()
-            .filter(|&id| self.fleet.instances[id as usize].zone == zone)
-            .collect();
+        let ids: Vec<u32> =
+            self.fleet.active.iter().copied().filter(|&id| self.fleet.instances[id as usize].zone == zone).collect();
         for id in ids {
             self.fleet.set_routable(id, false);
             let i = &mut self.fleet.instances[id as usize];
@@ -1195,11 +1199,7 @@ impl Simulation {
 
     fn handle(&mut self, e: Event) {
         match e {
-            Event::ServiceDone {
-                inst,
-                slot,
-                generation,
-            } => self.service_done(inst, slot, generation),
+            Event::ServiceDone { inst, slot, generation } => self.service_done(inst, slot, generation),
             Event::Timeout { slot, generation } => self.timeout(slot, generation),
             Event::Life { inst, epoch, what } => {
                 let i = &self.fleet.instances[inst as usize];
@@ -1237,10 +1237,7 @@ impl Simulation {
                 self.rollout.started = Some(self.now);
                 self.rollout.outcome = RolloutOutcome::Running;
                 let name = self.versions[NEW as usize].name.clone();
-                self.log.push(LogEntry {
-                    t: self.now,
-                    text: format!("release of {name} starts"),
-                });
+                self.log.push(LogEntry { t: self.now, text: format!("release of {name} starts") });
                 let mut cx = ctx!(self);
                 self.controller.get().start(&mut cx);
                 self.after_controller();
@@ -1248,13 +1245,14 @@ impl Simulation {
             }
             Event::Fault(n) => {
                 let f = self.scenario.faults[n as usize].fault.clone();
-                self.log.push(LogEntry {
-                    t: self.now,
-                    text: format!("fault: {f:?}"),
-                });
+                self.log.push(LogEntry { t: self.now, text: format!("fault: {f:?}") });
                 self.fault(&f);
             }
             Event::ZoneUp(z) => self.zone_up(z),
+            Event::Command(n) => {
+                let c = self.scenario.commands[n as usize].command.clone();
+                self.apply_now(c);
+            }
             Event::DependencyEnd => self.update_dependency(),
         }
     }
@@ -1300,22 +1298,8 @@ impl Simulation {
     }
 
     /// What a controller's actions change; reconciling stops when it stays the same.
-    fn controller_visible_state(
-        &self,
-    ) -> (
-        [u32; POOLS],
-        Option<[f64; POOLS]>,
-        bool,
-        f64,
-        RolloutOutcome,
-    ) {
-        (
-            self.fleet.desired,
-            self.router.weights,
-            self.router.dns.is_some(),
-            self.router.mirror,
-            self.rollout.outcome,
-        )
+    fn controller_visible_state(&self) -> ([u32; POOLS], Option<[f64; POOLS]>, bool, f64, RolloutOutcome) {
+        (self.fleet.desired, self.router.weights, self.router.dns.is_some(), self.router.mirror, self.rollout.outcome)
     }
 
     /// Recovery after an abort: no routable new instance, no work left on one, and
@@ -1328,12 +1312,10 @@ impl Simulation {
         // old code path and count as capacity.
         let dark = self.gate.as_ref().is_some_and(Gate::is_dark);
         let new_routable = self.fleet.routable[NEW as usize].len() as u32;
-        let weighted_away = self.router.dns.is_none()
-            && self.router.weights.is_some_and(|w| w[NEW as usize] == 0.0);
+        let weighted_away = self.router.dns.is_none() && self.router.weights.is_some_and(|w| w[NEW as usize] == 0.0);
         let routed_away = dark || new_routable == 0 || weighted_away;
         let no_new_traffic = routed_away && self.new_code_in_flight == 0;
-        let capacity =
-            self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
+        let capacity = self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
         if no_new_traffic && capacity >= self.cfg.replicas {
             self.rollout.recovered_at = Some(self.now);
             self.log.push(LogEntry {

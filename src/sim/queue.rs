@@ -48,6 +48,8 @@ pub enum Event {
     ZoneUp(u16),
     /// A dependency fault ends.
     DependencyEnd,
+    /// Scheduled command number `n` of the scenario.
+    Command(u32),
 }
 
 #[derive(Clone, Debug)]
@@ -84,11 +86,7 @@ pub struct EventQueue {
 impl EventQueue {
     pub fn push(&mut self, time: Time, event: Event) {
         self.seq += 1;
-        self.heap.push(Entry {
-            time,
-            seq: self.seq,
-            event,
-        });
+        self.heap.push(Entry { time, seq: self.seq, event });
     }
     pub fn peek_time(&self) -> Option<Time> {
         self.heap.peek().map(|e| e.time)
@@ -116,14 +114,6 @@ mod tests {
         q.push(Time::from_secs(1), Event::Fault(2));
         q.push(Time::from_secs(1), Event::Fault(3));
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
-        assert_eq!(
-            order,
-            vec![
-                Event::Fault(1),
-                Event::Fault(2),
-                Event::Fault(3),
-                Event::Fault(0)
-            ]
-        );
+        assert_eq!(order, vec![Event::Fault(1), Event::Fault(2), Event::Fault(3), Event::Fault(0)]);
     }
 }

@@ -33,7 +33,8 @@ pub mod streams {
     pub const DNS: u64 = 11;
     pub const MIRROR: u64 = 12;
     pub const CONVERSION: u64 = 13;
-    pub const VARIANT: u64 = 14;
+        pub const VARIANT: u64 = 14;
+    pub const SAMPLE: u64 = 15;
 }
 
 /// One keyed random stream.
@@ -44,11 +45,7 @@ pub struct Stream {
 
 impl Stream {
     pub fn new(seed: u64, stream: u64) -> Stream {
-        Stream {
-            base: mix64(
-                mix64(seed ^ 0x6a09_e667_f3bc_c909).wrapping_add(stream.wrapping_mul(GOLDEN)),
-            ),
-        }
+        Stream { base: mix64(mix64(seed ^ 0x6a09_e667_f3bc_c909).wrapping_add(stream.wrapping_mul(GOLDEN))) }
     }
 
     /// 64 random bits for `key`.
@@ -113,13 +110,8 @@ pub fn inv_normal_cdf(p: f64) -> f64 {
         -3.066479806614716e1,
         2.506628277459239,
     ];
-    const B: [f64; 5] = [
-        -5.447609879822406e1,
-        1.615858368580409e2,
-        -1.556989798598866e2,
-        6.680131188771972e1,
-        -1.328068155288572e1,
-    ];
+    const B: [f64; 5] =
+        [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
     const C: [f64; 6] = [
         -7.784894002430293e-3,
         -3.223964580411365e-1,
@@ -128,12 +120,7 @@ pub fn inv_normal_cdf(p: f64) -> f64 {
         4.374664141464968,
         2.938163982698783,
     ];
-    const D: [f64; 4] = [
-        7.784695709041462e-3,
-        3.224671290700398e-1,
-        2.445134137142996,
-        3.754408661907416,
-    ];
+    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
     const P_LOW: f64 = 0.02425;
     if p < P_LOW {
         let q = (-2.0 * p.ln()).sqrt();

@@ -4,19 +4,7 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
 /// A point in simulated time or a span of it, in microseconds since the start of the run.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Time(u64);
 
@@ -87,13 +75,6 @@ impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0 / 1_000_000;
         let ms = (self.0 % 1_000_000) / 1000;
-        write!(
-            f,
-            "{:02}:{:02}:{:02}.{:03}",
-            s / 3600,
-            (s / 60) % 60,
-            s % 60,
-            ms
-        )
+        write!(f, "{:02}:{:02}:{:02}.{:03}", s / 3600, (s / 60) % 60, s % 60, ms)
     }
 }

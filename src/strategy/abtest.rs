@@ -58,9 +58,7 @@ impl Strategy for AbTest {
         self.started = true;
         *cx.gate = Some(Gate::Dark);
         cx.log("A/B test: deploying the variants dark");
-        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-            c.start(sub)
-        });
+        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.start(sub));
     }
 
     fn reconcile(&mut self, cx: &mut Ctx) {
@@ -69,23 +67,17 @@ impl Strategy for AbTest {
         }
         match self.ends_at {
             None => {
-                with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-                    c.reconcile(sub)
-                });
+                with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.reconcile(sub));
                 match self.deploy_state.outcome {
                     RolloutOutcome::Promoted => {
-                        let weights: Vec<f64> =
-                            self.spec.variants.iter().map(|v| v.weight.0).collect();
+                        let weights: Vec<f64> = self.spec.variants.iter().map(|v| v.weight.0).collect();
                         *cx.gate = Some(Gate::Variants(Variants::new(&weights, cx.seed)));
                         let users = cx.metrics.user_count();
                         cx.metrics.ab = Some(AbTally::new(&self.spec, users, cx.seed));
                         let end = cx.now + self.spec.duration.time();
                         self.ends_at = Some(end);
                         cx.wake_at(end);
-                        cx.log(format!(
-                            "experiment starts: {} variants",
-                            self.spec.variants.len()
-                        ));
+                        cx.log(format!("experiment starts: {} variants", self.spec.variants.len()));
                     }
                     RolloutOutcome::RolledBack => {
                         let reason = self.deploy_state.abort_reason.clone().unwrap_or_default();
@@ -111,9 +103,21 @@ impl Strategy for AbTest {
                 *cx.gate = Some(Gate::Dark);
                 cx.rolled_back();
             }
-            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-                c.command(sub, other)
-            }),
+            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.command(sub, other)),
         }
+    }
+}
+
+impl AbTest {
+    /// Stages, for front ends.
+    pub fn plan(&self, over: bool) -> (Vec<String>, Option<usize>) {
+        let names: Vec<&str> = self.spec.variants.iter().map(|v| v.name.as_str()).collect();
+        let steps = vec![
+            "deploy the variants dark".into(),
+            format!("experiment: {} for {}", names.join(" vs "), self.spec.duration),
+            "decide: ship the winner or keep the control".into(),
+        ];
+        let i = if over { 2 } else if self.ends_at.is_some() { 1 } else { 0 };
+        (steps, Some(i))
     }
 }

@@ -185,29 +185,19 @@ impl AnalysisRun {
             } else {
                 Phase::Running
             };
-            if phase.severity() > run_phase.severity()
-                || (phase == Phase::Error && run_phase == Phase::Failed)
-            {
+            if phase.severity() > run_phase.severity() || (phase == Phase::Error && run_phase == Phase::Failed) {
                 run_phase = phase;
                 if phase != Phase::Running {
                     self.message = note;
                 }
             }
         }
-        cx.log(format!(
-            "analysis `{}` #{}: {}",
-            self.name,
-            self.taken,
-            notes.join("; ")
-        ));
+        cx.log(format!("analysis `{}` #{}: {}", self.name, self.taken, notes.join("; ")));
         if run_phase.is_done() {
             if run_phase == Phase::Successful {
                 self.message = format!("{} measurements passed", self.taken);
             }
-            cx.log(format!(
-                "analysis `{}` {:?}: {}",
-                self.name, run_phase, self.message
-            ));
+            cx.log(format!("analysis `{}` {:?}: {}", self.name, run_phase, self.message));
         }
         self.phase = run_phase;
     }
@@ -231,12 +221,7 @@ fn no_data(spec: &AnalysisSpec, what: String) -> (Measurement, String) {
 }
 
 /// Evaluates one check on one window.
-pub fn measure_check(
-    check: &Check,
-    w: &Tap,
-    baseline: Option<&Tap>,
-    spec: &AnalysisSpec,
-) -> (Measurement, String) {
+pub fn measure_check(check: &Check, w: &Tap, baseline: Option<&Tap>, spec: &AnalysisSpec) -> (Measurement, String) {
     let min = spec.min_requests.0;
     if !matches!(check, Check::Kayenta(_)) && w.ended < min.max(1) {
         return no_data(spec, format!("{} requests < {min}", w.ended));
@@ -246,51 +231,28 @@ pub fn measure_check(
             let rate = 1.0 - w.failed as f64 / w.ended as f64;
             let pass = rate >= p.0;
             let cmp = if pass { "≥" } else { "<" };
-            let m = if pass {
-                Measurement::Successful
-            } else {
-                Measurement::Failed
-            };
-            (
-                m,
-                format!("success {:.2} % {cmp} {:.2} %", rate * 100.0, p.0 * 100.0),
-            )
+            let m = if pass { Measurement::Successful } else { Measurement::Failed };
+            (m, format!("success {:.2} % {cmp} {:.2} %", rate * 100.0, p.0 * 100.0))
         }
         Check::LatencyP99(max) => match w.latency.quantile(0.99) {
             None => no_data(spec, "no answered requests".into()),
             Some(p99) => {
                 let pass = p99 <= max.time().as_micros() as f64;
-                let m = if pass {
-                    Measurement::Successful
-                } else {
-                    Measurement::Failed
-                };
+                let m = if pass { Measurement::Successful } else { Measurement::Failed };
                 let cmp = if pass { "≤" } else { ">" };
-                (
-                    m,
-                    format!(
-                        "p99 {:.1} ms {cmp} {:.1} ms",
-                        p99 / 1e3,
-                        max.time().as_millis_f64()
-                    ),
-                )
+                (m, format!("p99 {:.1} ms {cmp} {:.1} ms", p99 / 1e3, max.time().as_millis_f64()))
             }
         },
         Check::ErrorCount(max) => {
             let pass = w.failed <= max.0;
-            let m = if pass {
-                Measurement::Successful
-            } else {
-                Measurement::Failed
-            };
+            let m = if pass { Measurement::Successful } else { Measurement::Failed };
             (m, format!("{} errors (limit {})", w.failed, max.0))
         }
         Check::Kayenta(k) => match baseline {
             None => no_data(spec, "no baseline".into()),
-            Some(b) if b.ended < min.max(1) || w.ended < min.max(1) => no_data(
-                spec,
-                format!("canary {} / baseline {} requests < {min}", w.ended, b.ended),
-            ),
+            Some(b) if b.ended < min.max(1) || w.ended < min.max(1) => {
+                no_data(spec, format!("canary {} / baseline {} requests < {min}", w.ended, b.ended))
+            }
             Some(b) => kayenta(k, w, b),
         },
     }
@@ -315,18 +277,10 @@ fn kayenta(k: &KayentaSpec, canary: &Tap, baseline: &Tap) -> (Measurement, Strin
     let step = k.step.time().whole_secs().max(1) as usize;
     let (c, b) = (steps(&canary.slices, step), steps(&baseline.slices, step));
     let error_rate = |s: &Slice| {
-        if s.ended > 0 {
-            s.failed as f64 / s.ended as f64
-        } else {
-            f64::NAN
-        }
+        if s.ended > 0 { s.failed as f64 / s.ended as f64 } else { f64::NAN }
     };
     let latency = |s: &Slice| {
-        if s.answered > 0 {
-            s.latency_sum_us / s.answered as f64 / 1e3
-        } else {
-            f64::NAN
-        }
+        if s.answered > 0 { s.latency_sum_us / s.answered as f64 / 1e3 } else { f64::NAN }
     };
     let mut classes = Vec::new();
     let mut notes = Vec::new();
@@ -336,13 +290,7 @@ fn kayenta(k: &KayentaSpec, canary: &Tap, baseline: &Tap) -> (Measurement, Strin
             KayentaMetric::Latency => &latency,
         };
         let (xs, ys): (Vec<f64>, Vec<f64>) = (b.iter().map(f).collect(), c.iter().map(f).collect());
-        let cl = judge::classify(
-            &xs,
-            &ys,
-            judge::Direction::Increase,
-            k.confidence.0,
-            k.tolerance.0,
-        );
+        let cl = judge::classify(&xs, &ys, judge::Direction::Increase, k.confidence.0, k.tolerance.0);
         notes.push(format!("{metric:?} {:?}", cl.class));
         classes.push((cl.class, 1.0));
     }
@@ -358,8 +306,5 @@ fn kayenta(k: &KayentaSpec, canary: &Tap, baseline: &Tap) -> (Measurement, Strin
         judge::Verdict::Marginal => Measurement::Inconclusive,
         judge::Verdict::Fail => Measurement::Failed,
     };
-    (
-        m,
-        format!("Kayenta score {score:.0} ({})", notes.join(", ")),
-    )
+    (m, format!("Kayenta score {score:.0} ({})", notes.join(", ")))
 }

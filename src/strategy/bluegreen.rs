@@ -68,10 +68,7 @@ impl BlueGreen {
     }
 
     fn preview_size(&self) -> u32 {
-        self.spec
-            .preview_replicas
-            .map_or(self.replicas, |p| p.0 as u32)
-            .min(self.replicas)
+        self.spec.preview_replicas.map_or(self.replicas, |p| p.0 as u32).min(self.replicas)
     }
 
     /// Moves traffic from `from` to `to` by load balancer (at once) or DNS (over the TTL).
@@ -97,11 +94,7 @@ impl BlueGreen {
         match &self.spec.switch {
             Switch::LoadBalancer => t,
             Switch::Dns(d) => {
-                let tail = if d.stale_share.0 > 0.0 {
-                    d.stale_for.time()
-                } else {
-                    Time::ZERO
-                };
+                let tail = if d.stale_share.0 > 0.0 { d.stale_for.time() } else { Time::ZERO };
                 t + d.ttl.time().max(tail)
             }
         }
@@ -121,9 +114,7 @@ impl BlueGreen {
             cx.scale(STABLE, self.replicas);
             self.switch(cx, [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]);
         }
-        let t = self
-            .switch_settled_at(cx.now)
-            .max(cx.now + self.spec.abort_scale_down_delay.time());
+        let t = self.switch_settled_at(cx.now).max(cx.now + self.spec.abort_scale_down_delay.time());
         self.aborted_at = Some(t);
         cx.wake_at(t);
         self.stage = Stage::Aborted;
@@ -146,9 +137,7 @@ impl BlueGreen {
                 // Argo pauses the rollout; a promote command goes on, abort rolls back.
                 if !self.promote_requested {
                     if !cx.rollout.paused {
-                        cx.log(format!(
-                            "analysis inconclusive ({message}): waiting for promote or abort"
-                        ));
+                        cx.log(format!("analysis inconclusive ({message}): waiting for promote or abort"));
                     }
                     cx.rollout.paused = true;
                     false
@@ -247,8 +236,7 @@ impl Strategy for BlueGreen {
                     cx.rollout.paused = false;
                     let switched = self.switched_at.unwrap_or(cx.now);
                     let done = *self.post_done_at.get_or_insert(cx.now);
-                    let down_at = (done + self.spec.scale_down_delay.time())
-                        .max(self.switch_settled_at(switched));
+                    let down_at = (done + self.spec.scale_down_delay.time()).max(self.switch_settled_at(switched));
                     if cx.now < down_at {
                         cx.wake_at(down_at);
                         return;
@@ -290,5 +278,28 @@ impl Strategy for BlueGreen {
             }
             _ => {}
         }
+    }
+}
+
+impl BlueGreen {
+    /// Stages, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let steps = vec![
+            format!("preview environment ({} instances)", self.preview_size()),
+            "pre-promotion analysis".into(),
+            "promotion".into(),
+            "scale the new side to full size".into(),
+            "switched: post-promotion analysis, then scale down the old side".into(),
+            "aborted: back to the old side".into(),
+        ];
+        let i = match self.stage {
+            Stage::Preview => 0,
+            Stage::PreAnalysis => 1,
+            Stage::AwaitPromotion => 2,
+            Stage::ScaleUp => 3,
+            Stage::Switched => 4,
+            Stage::Aborted => 5,
+        };
+        (steps, Some(i))
     }
 }

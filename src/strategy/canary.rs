@@ -22,8 +22,7 @@ use super::analysis::{AnalysisRun, Phase, needs_baseline};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
 use crate::model::fleet::{BASELINE, NEW, STABLE};
 use crate::scenario::{
-    AnalysisSpec, CanaryScale, CanarySpec, CanaryStep, CodeDeployConfig, CodeDeploySpec, Duration,
-    Percent, RouterMode,
+    AnalysisSpec, CanaryScale, CanarySpec, CanaryStep, CodeDeployConfig, CodeDeploySpec, Duration, Percent, RouterMode,
 };
 use crate::sim::time::Time;
 
@@ -98,10 +97,7 @@ pub struct Canary {
 impl Canary {
     pub fn new(spec: &CanarySpec, replicas: u32) -> Canary {
         let baseline = needs_baseline(spec.analysis.as_ref())
-            || spec
-                .steps
-                .iter()
-                .any(|s| matches!(s, CanaryStep::Analysis(a) if needs_baseline(Some(a))));
+            || spec.steps.iter().any(|s| matches!(s, CanaryStep::Analysis(a) if needs_baseline(Some(a))));
         Canary {
             replicas,
             steps: spec.steps.clone(),
@@ -133,31 +129,20 @@ impl Canary {
         let steps = match spec.config {
             CodeDeployConfig::Canary10Percent5Minutes => vec![w(10.0), pause(300), w(100.0)],
             CodeDeployConfig::Canary10Percent15Minutes => vec![w(10.0), pause(900), w(100.0)],
-            CodeDeployConfig::Linear10PercentEvery1Minute => (1..=10)
-                .flat_map(|k| [w(k as f64 * 10.0), pause(60)])
-                .take(19)
-                .collect(),
-            CodeDeployConfig::Linear10PercentEvery3Minutes => (1..=10)
-                .flat_map(|k| [w(k as f64 * 10.0), pause(180)])
-                .take(19)
-                .collect(),
+            CodeDeployConfig::Linear10PercentEvery1Minute => {
+                (1..=10).flat_map(|k| [w(k as f64 * 10.0), pause(60)]).take(19).collect()
+            }
+            CodeDeployConfig::Linear10PercentEvery3Minutes => {
+                (1..=10).flat_map(|k| [w(k as f64 * 10.0), pause(180)]).take(19).collect()
+            }
             CodeDeployConfig::AllAtOnce => vec![w(100.0)],
         };
-        let mut c = Canary::new(
-            &CanarySpec {
-                steps,
-                analysis: spec.alarms.clone(),
-                ..CanarySpec::default()
-            },
-            replicas,
-        );
+        let mut c =
+            Canary::new(&CanarySpec { steps, analysis: spec.alarms.clone(), ..CanarySpec::default() }, replicas);
         c.force_weighted = true;
         c.label = "codedeploy";
         // CodeDeploy ECS blue/green brings up the full replacement task set first.
-        c.scale = Some(CanaryScale {
-            replicas: Some(crate::scenario::Int(replicas as u64)),
-            ..Default::default()
-        });
+        c.scale = Some(CanaryScale { replicas: Some(crate::scenario::Int(replicas as u64)), ..Default::default() });
         c
     }
 
@@ -198,11 +183,7 @@ impl Canary {
             }
             ready
         } else {
-            let (c, s) = approximate_weighted_counts(
-                self.replicas,
-                self.weight.round() as u32,
-                self.max_surge,
-            );
+            let (c, s) = approximate_weighted_counts(self.replicas, self.weight.round() as u32, self.max_surge);
             cx.scale(NEW, c);
             if cx.pool_available(NEW) {
                 cx.scale(STABLE, s);
@@ -219,10 +200,7 @@ impl Canary {
         cx.abort(reason);
         self.aborted = Some(cx.now);
         self.waiting = false;
-        for run in [&mut self.step_run, &mut self.background]
-            .into_iter()
-            .flatten()
-        {
+        for run in [&mut self.step_run, &mut self.background].into_iter().flatten() {
             run.stop(cx);
         }
         self.step_run = None;
@@ -239,9 +217,7 @@ impl Canary {
             }
             Phase::Inconclusive => {
                 if !self.waiting {
-                    cx.log(format!(
-                        "analysis inconclusive ({message}): paused until promoted or aborted"
-                    ));
+                    cx.log(format!("analysis inconclusive ({message}): paused until promoted or aborted"));
                 }
                 self.waiting = true;
                 false
@@ -313,11 +289,7 @@ impl Canary {
         cx.set_weights([0.0, 1.0, 0.0]);
         // The old stable side is scaled down after scaleDownDelaySeconds (30 s) with a
         // traffic router, at once without one.
-        let delay = if self.weighted(cx) {
-            Time::from_secs(30)
-        } else {
-            Time::ZERO
-        };
+        let delay = if self.weighted(cx) { Time::from_secs(30) } else { Time::ZERO };
         if cx.now >= since + delay {
             cx.scale(STABLE, 0);
         } else {
@@ -392,11 +364,7 @@ impl Strategy for Canary {
                 self.waiting = false;
                 let at_gate = matches!(
                     self.steps.get(self.step),
-                    Some(
-                        CanaryStep::Pause(_)
-                            | CanaryStep::PauseUntilPromoted
-                            | CanaryStep::Analysis(_)
-                    )
+                    Some(CanaryStep::Pause(_) | CanaryStep::PauseUntilPromoted | CanaryStep::Analysis(_))
                 );
                 if at_gate {
                     if let Some(mut run) = self.step_run.take() {
@@ -429,10 +397,7 @@ mod tests {
             for replicas in 2..=20 {
                 for weight in [1, 99] {
                     let (c, s) = approximate_weighted_counts(replicas, weight, surge);
-                    assert!(
-                        c >= 1 && s >= 1,
-                        "{replicas} replicas at {weight}% (surge {surge}): {c}/{s}"
-                    );
+                    assert!(c >= 1 && s >= 1, "{replicas} replicas at {weight}% (surge {surge}): {c}/{s}");
                     assert!(c + s <= replicas + u32::from(surge > 0));
                 }
             }
@@ -466,5 +431,14 @@ mod tests {
         assert_eq!(traffic_weight_to_replicas(10, 41.0), 5);
         assert_eq!(traffic_weight_to_replicas(10, 0.0), 0);
         assert_eq!(traffic_weight_to_replicas(10, 100.0), 10);
+    }
+}
+
+impl Canary {
+    /// The steps and the current one, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let mut steps: Vec<String> = self.steps.iter().map(|s| format!("{s:?}")).collect();
+        steps.push("promote: canary becomes stable".into());
+        (steps, Some(self.step.min(self.steps.len())))
     }
 }

@@ -90,9 +90,7 @@ impl FeatureToggle {
             }
             Phase::Inconclusive => {
                 if !self.waiting {
-                    cx.log(format!(
-                        "analysis inconclusive ({message}): ramp paused until promoted"
-                    ));
+                    cx.log(format!("analysis inconclusive ({message}): ramp paused until promoted"));
                 }
                 self.waiting = true;
                 false
@@ -116,10 +114,7 @@ impl FeatureToggle {
                     });
                     match existing {
                         Some(pr) => pr.percent = p,
-                        None => f.rules.push(FlagRule::Percentage(PercentageRollout {
-                            percent: p,
-                            group_id: None,
-                        })),
+                        None => f.rules.push(FlagRule::Percentage(PercentageRollout { percent: p, group_id: None })),
                     }
                 });
                 true
@@ -135,12 +130,8 @@ impl FeatureToggle {
             }
             RampStep::Analysis(spec) => {
                 if self.run.is_none() {
-                    self.run = Some(AnalysisRun::start_on(
-                        cx,
-                        &format!("ramp step {}", self.step + 1),
-                        &spec,
-                        NEW_CODE,
-                    ));
+                    self.run =
+                        Some(AnalysisRun::start_on(cx, &format!("ramp step {}", self.step + 1), &spec, NEW_CODE));
                 }
                 let Some(run) = self.run.as_mut() else {
                     return false;
@@ -168,14 +159,9 @@ impl Strategy for FeatureToggle {
         self.started = true;
         let names = cx.segment_names.to_vec();
         *cx.gate = Some(Gate::Flag(FlagGate::new(self.flag.clone(), names)));
-        cx.log(format!(
-            "feature toggle `{}`: deploying the build dark",
-            self.flag.name
-        ));
+        cx.log(format!("feature toggle `{}`: deploying the build dark", self.flag.name));
         self.deploy_state.started = Some(cx.now);
-        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-            c.start(sub)
-        });
+        with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.start(sub));
     }
 
     fn reconcile(&mut self, cx: &mut Ctx) {
@@ -183,9 +169,7 @@ impl Strategy for FeatureToggle {
             return;
         }
         if !self.deployed {
-            with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-                c.reconcile(sub)
-            });
+            with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.reconcile(sub));
             match self.deploy_state.outcome {
                 RolloutOutcome::Promoted => {
                     self.deployed = true;
@@ -252,9 +236,7 @@ impl Strategy for FeatureToggle {
                 if self.deployed {
                     self.kill(cx, "by command");
                 } else {
-                    with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-                        c.command(sub, cmd)
-                    });
+                    with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.command(sub, cmd));
                 }
             }
             RolloutCommand::Promote if self.deployed && !self.killed => {
@@ -270,9 +252,18 @@ impl Strategy for FeatureToggle {
                     self.next_step(cx);
                 }
             }
-            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| {
-                c.command(sub, other)
-            }),
+            other => with_inner(cx, &mut self.deploy, &mut self.deploy_state, |c, sub| c.command(sub, other)),
         }
+    }
+}
+
+impl FeatureToggle {
+    /// The dark deployment and the ramp, with the current step, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let mut steps = vec![format!("deploy the build dark (flag `{}` off)", self.flag.name)];
+        steps.extend(self.ramp.iter().map(|s| format!("{s:?}")));
+        steps.push("flag fully on".into());
+        let i = if self.deployed { 1 + self.step.min(self.ramp.len()) } else { 0 };
+        (steps, Some(i))
     }
 }

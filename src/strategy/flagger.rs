@@ -72,11 +72,8 @@ impl Flagger {
             return;
         };
         // Flagger treats a metric query without values as a failed check.
-        let spec = AnalysisSpec {
-            min_requests: self.spec.min_requests,
-            no_data: NoData::Error,
-            ..AnalysisSpec::default()
-        };
+        let spec =
+            AnalysisSpec { min_requests: self.spec.min_requests, no_data: NoData::Error, ..AnalysisSpec::default() };
         let mut failed = Vec::new();
         for check in &self.spec.checks {
             let (m, note) = measure_check(check, &window, None, &spec);
@@ -95,10 +92,7 @@ impl Flagger {
             ));
             if self.failed_checks >= self.spec.threshold.0 {
                 self.aborted = true;
-                cx.abort(format!(
-                    "failed checks reached the threshold of {}",
-                    self.spec.threshold.0
-                ));
+                cx.abort(format!("failed checks reached the threshold of {}", self.spec.threshold.0));
                 cx.metrics.close_tap(tap);
                 self.tap = None;
             }
@@ -196,5 +190,15 @@ impl Strategy for Flagger {
             }
             _ => {}
         }
+    }
+}
+
+impl Flagger {
+    /// The weights and the current one, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let mut steps: Vec<String> = self.weights.iter().map(|w| format!("weight {w:.0} %")).collect();
+        steps.push("promote".into());
+        let i = if self.promoting { self.weights.len() } else { self.index.unwrap_or(0) };
+        (steps, Some(i))
     }
 }

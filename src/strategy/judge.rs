@@ -172,14 +172,7 @@ pub fn mann_whitney(control: &[f64], experiment: &[f64], confidence: f64) -> Opt
         0.5 * kth_difference(&x, &y, pairs / 2) + 0.5 * kth_difference(&x, &y, pairs / 2 + 1)
     };
 
-    Some(MannWhitney {
-        u,
-        z,
-        p_value,
-        estimate,
-        ci_low,
-        ci_high,
-    })
+    Some(MannWhitney { u, z, p_value, estimate, ci_low, ci_high })
 }
 
 /// A metric's classification (Kayenta's `MetricClassificationLabel`).
@@ -248,11 +241,7 @@ pub fn classify(
         return Classification {
             class: MetricClass::NoData,
             detail: None,
-            reason: format!(
-                "missing data: {} baseline and {} canary values",
-                c.len(),
-                e.len()
-            ),
+            reason: format!("missing data: {} baseline and {} canary values", c.len(), e.len()),
         };
     }
     if c == e {
@@ -314,11 +303,7 @@ pub fn classify(
             ),
         )
     };
-    Classification {
-        class,
-        detail: Some(mw),
-        reason,
-    }
+    Classification { class, detail: Some(mw), reason }
 }
 
 /// The judgement of a whole canary run (Kayenta's `ScoreClassificationLabel`).
@@ -353,30 +338,14 @@ impl Default for JudgeConfig {
     /// marginal 75 are those of its sample canary configs (`json-formats.md`,
     /// `kayenta-atlas/.../sample-config.json`, `kayenta-judge/src/test/resources/test-config.json`).
     fn default() -> JudgeConfig {
-        JudgeConfig {
-            confidence: 0.98,
-            tolerance: 0.25,
-            pass_score: 95.0,
-            marginal_score: 75.0,
-        }
+        JudgeConfig { confidence: 0.98, tolerance: 0.25, pass_score: 95.0, marginal_score: 75.0 }
     }
 }
 
 impl JudgeConfig {
     /// [`classify`] with this configuration's confidence and tolerance.
-    pub fn classify(
-        &self,
-        control: &[f64],
-        experiment: &[f64],
-        direction: Direction,
-    ) -> Classification {
-        classify(
-            control,
-            experiment,
-            direction,
-            self.confidence,
-            self.tolerance,
-        )
+    pub fn classify(&self, control: &[f64], experiment: &[f64], direction: Direction) -> Classification {
+        classify(control, experiment, direction, self.confidence, self.tolerance)
     }
 }
 
@@ -407,20 +376,13 @@ pub fn score(classes: &[(MetricClass, f64)]) -> f64 {
     if classes.is_empty() {
         return 0.0;
     }
-    let nodata = classes
-        .iter()
-        .filter(|(class, _)| *class == MetricClass::NoData)
-        .count();
+    let nodata = classes.iter().filter(|(class, _)| *class == MetricClass::NoData).count();
     if nodata * 100 >= NODATA_FAIL_PERCENT * classes.len() {
         return 0.0;
     }
     let (mut passed, mut total) = (0.0, 0.0);
     for &(class, weight) in classes {
-        let w = if weight.is_finite() && weight > 0.0 {
-            weight
-        } else {
-            0.0
-        };
+        let w = if weight.is_finite() && weight > 0.0 { weight } else { 0.0 };
         match class {
             MetricClass::Pass => {
                 passed += w;
@@ -546,11 +508,7 @@ fn order_key(v: f64) -> u64 {
 }
 
 fn from_order_key(k: u64) -> f64 {
-    if k >> 63 == 1 {
-        f64::from_bits(k & !(1 << 63))
-    } else {
-        f64::from_bits(!k)
-    }
+    if k >> 63 == 1 { f64::from_bits(k & !(1 << 63)) } else { f64::from_bits(!k) }
 }
 
 /// mean(experiment) / mean(control), NaN when either mean is 0 (Kayenta's
@@ -558,11 +516,7 @@ fn from_order_key(k: u64) -> f64 {
 fn mean_ratio(control: &[f64], experiment: &[f64]) -> f64 {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (c, e) = (mean(control), mean(experiment));
-    if c == 0.0 || e == 0.0 {
-        f64::NAN
-    } else {
-        e / c
-    }
+    if c == 0.0 || e == 0.0 { f64::NAN } else { e / c }
 }
 
 #[cfg(test)]
@@ -634,27 +588,21 @@ mod tests {
     #[test]
     fn medium_sample_matches_r() {
         let c = [
-            8.2, 11.5, 9.9, 10.6, 6.1, 2.6, 6.1, 11.5, 5.4, 5.9, 13.9, 9.3, 10.1, 10.4, 13.9, 17.4,
-            13.3, 19.9, 14.0, 5.6, 3.7, 7.0, 2.7, 8.5, 6.3,
+            8.2, 11.5, 9.9, 10.6, 6.1, 2.6, 6.1, 11.5, 5.4, 5.9, 13.9, 9.3, 10.1, 10.4, 13.9, 17.4, 13.3, 19.9, 14.0,
+            5.6, 3.7, 7.0, 2.7, 8.5, 6.3,
         ];
         let e = [
-            7.9, 6.8, 8.4, 14.9, 15.0, 5.1, 10.6, 8.0, 10.0, 14.5, 15.3, 5.8, 9.9, 13.4, 13.5,
-            14.1, 12.1, 8.0, 7.7, 12.2, 6.2, 16.4, 11.1, 6.5, 15.0, 12.2, 21.9, 8.0, 11.6, 16.5,
+            7.9, 6.8, 8.4, 14.9, 15.0, 5.1, 10.6, 8.0, 10.0, 14.5, 15.3, 5.8, 9.9, 13.4, 13.5, 14.1, 12.1, 8.0, 7.7,
+            12.2, 6.2, 16.4, 11.1, 6.5, 15.0, 12.2, 21.9, 8.0, 11.6, 16.5,
         ];
         let mw = mann_whitney(&c, &e, 0.98).unwrap();
         assert_eq!(mw.u, 481.0);
         assert!(close(mw.z, 1.783_629_407_316_415_2, 1e-12), "{mw:?}");
         assert!(close(mw.p_value, 0.074_483_903_846_148_89, 1e-6), "{mw:?}");
         assert!(close(mw.estimate, 2.0, 1e-12), "{mw:?}");
-        assert!(
-            close(mw.ci_low, -0.6, 1e-12) && close(mw.ci_high, 4.9, 1e-12),
-            "{mw:?}"
-        );
+        assert!(close(mw.ci_low, -0.6, 1e-12) && close(mw.ci_high, 4.9, 1e-12), "{mw:?}");
         let mw90 = mann_whitney(&c, &e, 0.90).unwrap();
-        assert!(
-            close(mw90.ci_low, 0.2, 1e-12) && close(mw90.ci_high, 4.0, 1e-12),
-            "{mw90:?}"
-        );
+        assert!(close(mw90.ci_low, 0.2, 1e-12) && close(mw90.ci_high, 4.0, 1e-12), "{mw90:?}");
     }
 
     /// The order-statistic search against materialised, sorted differences (brute force),
@@ -665,37 +613,19 @@ mod tests {
             let s = Stream::new(seed, 7);
             let n = 1 + s.index(0, 12);
             let m = 1 + s.index(1, 12);
-            let mut x: Vec<f64> = (0..n as u64)
-                .map(|k| (s.unit(100 + k) * 10.0).round() - 4.0)
-                .collect();
-            let mut y: Vec<f64> = (0..m as u64)
-                .map(|k| (s.unit(200 + k) * 8.0).round() * 0.5)
-                .collect();
+            let mut x: Vec<f64> = (0..n as u64).map(|k| (s.unit(100 + k) * 10.0).round() - 4.0).collect();
+            let mut y: Vec<f64> = (0..m as u64).map(|k| (s.unit(200 + k) * 8.0).round() * 0.5).collect();
             x.sort_by(f64::total_cmp);
             y.sort_by(f64::total_cmp);
-            let mut d: Vec<f64> = x
-                .iter()
-                .flat_map(|a| y.iter().map(move |b| a - b))
-                .collect();
+            let mut d: Vec<f64> = x.iter().flat_map(|a| y.iter().map(move |b| a - b)).collect();
             d.sort_by(f64::total_cmp);
             for k in 1..=d.len() {
-                assert_eq!(
-                    kth_difference(&x, &y, k as u64),
-                    d[k - 1] + 0.0,
-                    "seed {seed} k {k}"
-                );
+                assert_eq!(kth_difference(&x, &y, k as u64), d[k - 1] + 0.0, "seed {seed} k {k}");
             }
-            let hl = if d.len() % 2 == 1 {
-                d[d.len() / 2]
-            } else {
-                0.5 * d[d.len() / 2 - 1] + 0.5 * d[d.len() / 2]
-            };
+            let hl = if d.len() % 2 == 1 { d[d.len() / 2] } else { 0.5 * d[d.len() / 2 - 1] + 0.5 * d[d.len() / 2] };
             if let Some(mw) = mann_whitney(&y, &x, 0.98) {
                 assert_eq!(mw.estimate, hl + 0.0, "seed {seed}");
-                assert!(
-                    mw.ci_low <= mw.estimate && mw.estimate <= mw.ci_high,
-                    "seed {seed} {mw:?}"
-                );
+                assert!(mw.ci_low <= mw.estimate && mw.estimate <= mw.ci_high, "seed {seed} {mw:?}");
             }
         }
     }
@@ -721,13 +651,7 @@ mod tests {
             assert_eq!(r.class, MetricClass::Pass);
             assert!(r.detail.is_none());
         }
-        let r = classify(
-            &[5.0, 5.0, 5.0],
-            &[5.0, f64::NAN],
-            Direction::Either,
-            0.98,
-            0.25,
-        );
+        let r = classify(&[5.0, 5.0, 5.0], &[5.0, f64::NAN], Direction::Either, 0.98, 0.25);
         assert_eq!(r.class, MetricClass::Pass, "{}", r.reason);
     }
 
@@ -735,13 +659,7 @@ mod tests {
     fn empty_side_is_nodata() {
         let r = classify(&[], &[1.0, 2.0], Direction::Either, 0.98, 0.25);
         assert_eq!(r.class, MetricClass::NoData);
-        let r = classify(
-            &[1.0, 2.0],
-            &[f64::NAN, f64::NAN],
-            Direction::Either,
-            0.98,
-            0.25,
-        );
+        let r = classify(&[1.0, 2.0], &[f64::NAN, f64::NAN], Direction::Either, 0.98, 0.25);
         assert_eq!(r.class, MetricClass::NoData);
         assert!(r.reason.contains("missing data"), "{}", r.reason);
         let r = classify(&[1.0, 2.0], &[3.0, 4.0], Direction::Either, 1.5, 0.25);
@@ -753,10 +671,7 @@ mod tests {
     fn nans_are_removed() {
         let c = [1.0, f64::NAN, 2.0, 3.0];
         let e = [f64::NAN, 3.0, 2.0, 1.0];
-        assert_eq!(
-            classify(&c, &e, Direction::Either, 0.98, 0.25).class,
-            MetricClass::Pass
-        );
+        assert_eq!(classify(&c, &e, Direction::Either, 0.98, 0.25).class, MetricClass::Pass);
     }
 
     /// control 1..=30, experiment = control + 10. R port (98 %): HL 10, interval [4, 16],
@@ -770,27 +685,12 @@ mod tests {
         assert_eq!(r.class, MetricClass::High, "{}", r.reason);
         let mw = r.detail.unwrap();
         assert_eq!((mw.estimate, mw.ci_low, mw.ci_high), (10.0, 4.0, 16.0));
-        assert_eq!(
-            classify(&c, &e, Direction::Either, 0.98, 0.25).class,
-            MetricClass::High
-        );
-        assert_eq!(
-            classify(&c, &e, Direction::Decrease, 0.98, 0.25).class,
-            MetricClass::Pass
-        );
+        assert_eq!(classify(&c, &e, Direction::Either, 0.98, 0.25).class, MetricClass::High);
+        assert_eq!(classify(&c, &e, Direction::Decrease, 0.98, 0.25).class, MetricClass::Pass);
         // Canary lower.
-        assert_eq!(
-            classify(&e, &c, Direction::Decrease, 0.98, 0.25).class,
-            MetricClass::Low
-        );
-        assert_eq!(
-            classify(&e, &c, Direction::Either, 0.98, 0.25).class,
-            MetricClass::Low
-        );
-        assert_eq!(
-            classify(&e, &c, Direction::Increase, 0.98, 0.25).class,
-            MetricClass::Pass
-        );
+        assert_eq!(classify(&e, &c, Direction::Decrease, 0.98, 0.25).class, MetricClass::Low);
+        assert_eq!(classify(&e, &c, Direction::Either, 0.98, 0.25).class, MetricClass::Low);
+        assert_eq!(classify(&e, &c, Direction::Increase, 0.98, 0.25).class, MetricClass::Pass);
     }
 
     /// control 1..=30, experiment = control + 7. scipy p = 0.00622, significant at 98 %,
@@ -805,10 +705,7 @@ mod tests {
         let mw = r.detail.unwrap();
         assert!(close(mw.p_value, 0.006_219_233_329_593_867, 1e-6), "{mw:?}");
         assert_eq!((mw.estimate, mw.ci_low, mw.ci_high), (7.0, 1.0, 13.0));
-        assert_eq!(
-            classify(&c, &e, Direction::Either, 0.98, 0.0).class,
-            MetricClass::High
-        );
+        assert_eq!(classify(&c, &e, Direction::Either, 0.98, 0.0).class, MetricClass::High);
     }
 
     /// Kayenta's default effect-size check: High also needs mean ratio ≥ 1. Control 1..=9
@@ -836,10 +733,7 @@ mod tests {
         assert_eq!(r.class, MetricClass::High, "{}", r.reason);
         let mw = r.detail.unwrap();
         assert_eq!((mw.estimate, mw.ci_low, mw.ci_high), (2.0, 2.0, 2.0));
-        assert_eq!(
-            classify(&[10.0; 5], &[8.0; 4], Direction::Either, 0.98, 0.25).class,
-            MetricClass::Low
-        );
+        assert_eq!(classify(&[10.0; 5], &[8.0; 4], Direction::Either, 0.98, 0.25).class, MetricClass::Low);
     }
 
     /// Control and experiment from the same lognormal distribution (median 100, σ 0.5),
@@ -866,10 +760,7 @@ mod tests {
                 detected += 1;
             }
         }
-        assert!(
-            false_positives <= 19,
-            "{false_positives} false positives in 400"
-        );
+        assert!(false_positives <= 19, "{false_positives} false positives in 400");
         assert!(detected >= 360, "{detected} of 400 detected");
     }
 
@@ -878,27 +769,15 @@ mod tests {
     #[test]
     fn scoring_with_weights() {
         use MetricClass::*;
-        assert_eq!(
-            score(&[(Pass, 1.0), (Pass, 1.0), (High, 1.0), (Low, 1.0)]),
-            50.0
-        );
+        assert_eq!(score(&[(Pass, 1.0), (Pass, 1.0), (High, 1.0), (Low, 1.0)]), 50.0);
         // 3 of 4 equal-weight metrics → 75.
-        assert_eq!(
-            score(&[(Pass, 1.0), (Pass, 1.0), (Pass, 1.0), (High, 1.0)]),
-            75.0
-        );
+        assert_eq!(score(&[(Pass, 1.0), (Pass, 1.0), (Pass, 1.0), (High, 1.0)]), 75.0);
         // Weighted: 60 + 30 passed of 100.
         assert_eq!(score(&[(Pass, 60.0), (High, 10.0), (Pass, 30.0)]), 90.0);
         // NoData is excluded: 2 of 3 with data passed → 66.67 (rounded).
-        assert_eq!(
-            score(&[(Pass, 1.0), (Pass, 1.0), (Low, 1.0), (NoData, 5.0)]),
-            66.67
-        );
+        assert_eq!(score(&[(Pass, 1.0), (Pass, 1.0), (Low, 1.0), (NoData, 5.0)]), 66.67);
         // 2 NoData of 4 metrics is 50 % → 0.
-        assert_eq!(
-            score(&[(Pass, 1.0), (Pass, 1.0), (NoData, 1.0), (NoData, 1.0)]),
-            0.0
-        );
+        assert_eq!(score(&[(Pass, 1.0), (Pass, 1.0), (NoData, 1.0), (NoData, 1.0)]), 0.0);
         assert_eq!(score(&[]), 0.0);
         assert_eq!(score(&[(Pass, 0.0), (High, 0.0)]), 0.0);
         assert_eq!(score(&[(Pass, 2.0), (High, f64::NAN), (High, -1.0)]), 100.0);
@@ -909,15 +788,7 @@ mod tests {
     #[test]
     fn verdict_thresholds() {
         let cfg = JudgeConfig::default();
-        assert_eq!(
-            (
-                cfg.confidence,
-                cfg.tolerance,
-                cfg.pass_score,
-                cfg.marginal_score
-            ),
-            (0.98, 0.25, 95.0, 75.0)
-        );
+        assert_eq!((cfg.confidence, cfg.tolerance, cfg.pass_score, cfg.marginal_score), (0.98, 0.25, 95.0, 75.0));
         assert_eq!(verdict(100.0, &cfg), Verdict::Pass);
         assert_eq!(verdict(95.0, &cfg), Verdict::Pass);
         assert_eq!(verdict(94.99, &cfg), Verdict::Marginal);
@@ -925,11 +796,7 @@ mod tests {
         assert_eq!(verdict(74.99, &cfg), Verdict::Fail);
         assert_eq!(verdict(0.0, &cfg), Verdict::Fail);
         assert_eq!(verdict(f64::NAN, &cfg), Verdict::Fail);
-        let strict = JudgeConfig {
-            pass_score: 100.0,
-            marginal_score: 100.0,
-            ..cfg
-        };
+        let strict = JudgeConfig { pass_score: 100.0, marginal_score: 100.0, ..cfg };
         assert_eq!(verdict(99.99, &strict), Verdict::Fail);
     }
 
@@ -947,12 +814,7 @@ mod tests {
         ];
         assert_eq!(
             classes.map(|(k, _)| k),
-            [
-                MetricClass::Pass,
-                MetricClass::High,
-                MetricClass::Pass,
-                MetricClass::NoData
-            ]
+            [MetricClass::Pass, MetricClass::High, MetricClass::Pass, MetricClass::NoData]
         );
         let s = score(&classes);
         assert_eq!(s, 66.67);

@@ -144,10 +144,7 @@ impl Ctx<'_> {
     }
 
     pub fn log(&mut self, text: impl Into<String>) {
-        self.log.push(LogEntry {
-            t: self.now,
-            text: text.into(),
-        });
+        self.log.push(LogEntry { t: self.now, text: text.into() });
     }
 
     pub fn promoted(&mut self) {
@@ -197,10 +194,7 @@ impl Ctx<'_> {
     }
 
     pub fn is_over(&self) -> bool {
-        matches!(
-            self.rollout.outcome,
-            RolloutOutcome::Promoted | RolloutOutcome::RolledBack
-        )
+        matches!(self.rollout.outcome, RolloutOutcome::Promoted | RolloutOutcome::RolledBack)
     }
 }
 
@@ -247,17 +241,11 @@ impl Controller {
             StrategySpec::None => Controller::None(NoRollout),
             StrategySpec::Recreate(s) => Controller::Recreate(Recreate::new(s, replicas)),
             StrategySpec::Rolling(s) => Controller::Rolling(Rolling::new(s, replicas)),
-            StrategySpec::BlueGreen(s) => {
-                Controller::BlueGreen(Box::new(BlueGreen::new(s, replicas)))
-            }
+            StrategySpec::BlueGreen(s) => Controller::BlueGreen(Box::new(BlueGreen::new(s, replicas))),
             StrategySpec::Canary(s) => Controller::Canary(Box::new(Canary::new(s, replicas))),
-            StrategySpec::CodeDeploy(s) => {
-                Controller::Canary(Box::new(Canary::code_deploy(s, replicas)))
-            }
+            StrategySpec::CodeDeploy(s) => Controller::Canary(Box::new(Canary::code_deploy(s, replicas))),
             StrategySpec::Flagger(s) => Controller::Flagger(Box::new(Flagger::new(s, replicas))),
-            StrategySpec::FeatureToggle(s) => {
-                Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas)))
-            }
+            StrategySpec::FeatureToggle(s) => Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas))),
             StrategySpec::AbTest(s) => Controller::AbTest(Box::new(AbTest::new(s, replicas))),
             StrategySpec::Shadow(s) => Controller::Shadow(Box::new(Shadow::new(s, replicas))),
         }
@@ -278,11 +266,30 @@ impl Controller {
     }
 
     /// A short description of where the rollout stands (current step), for front ends.
-    pub fn status_line(&self) -> String {
+        /// The strategy's steps or stages and the current one, for front ends.
+    pub fn plan(&self, rollout: &RolloutState) -> (Vec<String>, Option<usize>) {
+        let over = matches!(rollout.outcome, RolloutOutcome::Promoted | RolloutOutcome::RolledBack);
+        if rollout.started.is_none() && !matches!(self, Controller::None(_)) {
+            let (steps, _) = self.plan_inner(rollout, over);
+            return (steps, None);
+        }
+        self.plan_inner(rollout, over)
+    }
+
+    fn plan_inner(&self, rollout: &RolloutState, over: bool) -> (Vec<String>, Option<usize>) {
         match self {
-            Controller::Canary(c) => c.status_line(),
-            Controller::FeatureToggle(c) => c.status_line(),
-            _ => String::new(),
+            Controller::None(_) => (vec!["no rollout".into()], None),
+            Controller::Recreate(c) => {
+                let stage = if over { 2 } else if rollout.started.is_some() { 1 } else { 0 };
+                c.plan(stage)
+            }
+            Controller::Rolling(c) => c.plan(over),
+            Controller::BlueGreen(c) => c.plan(),
+            Controller::Canary(c) => c.plan(),
+            Controller::Flagger(c) => c.plan(),
+            Controller::FeatureToggle(c) => c.plan(),
+            Controller::AbTest(c) => c.plan(over),
+            Controller::Shadow(c) => c.plan(),
         }
     }
 }

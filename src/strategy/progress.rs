@@ -42,12 +42,7 @@ impl ProgressDeadline {
     fn observe(cx: &Ctx, target: u8) -> (u32, u32, u32, u32) {
         let n = cx.pool(target);
         let o = cx.pool(1 - target);
-        (
-            n.current,
-            o.current,
-            n.ready + o.ready,
-            n.available + o.available,
-        )
+        (n.current, o.current, n.ready + o.ready, n.available + o.available)
     }
 
     /// Looks for progress; returns true the first time the deadline is found exceeded.

@@ -32,14 +32,7 @@ impl Recreate {
         self.target = target;
         let other = 1 - target;
         cx.scale(other, 0);
-        cx.log(format!(
-            "scaled {} to 0",
-            if other == NEW {
-                "new version"
-            } else {
-                "stable version"
-            }
-        ));
+        cx.log(format!("scaled {} to 0", if other == NEW { "new version" } else { "stable version" }));
         self.progress.reset(cx, target);
     }
 }
@@ -58,10 +51,7 @@ impl Strategy for Recreate {
         let (t, o) = (self.target, 1 - self.target);
         let new = cx.pool(t);
         let old = cx.pool(o);
-        if new.current == self.replicas
-            && new.available >= self.replicas
-            && old.current + old.terminating == 0
-        {
+        if new.current == self.replicas && new.available >= self.replicas && old.current + old.terminating == 0 {
             if t == NEW {
                 cx.promoted()
             } else {
@@ -85,11 +75,7 @@ impl Strategy for Recreate {
         if old.current + old.terminating == 0 && new.desired != self.replicas {
             cx.log(format!(
                 "old instances gone; scaling {} to {}",
-                if t == NEW {
-                    "new version"
-                } else {
-                    "stable version"
-                },
+                if t == NEW { "new version" } else { "stable version" },
                 self.replicas
             ));
             cx.scale(t, self.replicas);
@@ -105,5 +91,13 @@ impl Strategy for Recreate {
             RolloutCommand::Resume if self.started => self.progress.reset(cx, self.target),
             _ => {}
         }
+    }
+}
+
+impl Recreate {
+    /// Stages, for front ends.
+    pub fn plan(&self, stage: usize) -> (Vec<String>, Option<usize>) {
+        let steps = vec!["stop every old instance".into(), "start the new instances".into(), "complete".into()];
+        (steps, Some(stage))
     }
 }

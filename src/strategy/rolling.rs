@@ -34,11 +34,7 @@ pub struct Rolling {
 pub fn resolve_fenceposts(spec: &RollingSpec, replicas: u32) -> (u32, u32) {
     let surge = spec.max_surge.resolve(replicas, true);
     let unavailable = spec.max_unavailable.resolve(replicas, false);
-    if surge == 0 && unavailable == 0 {
-        (0, 1)
-    } else {
-        (surge, unavailable)
-    }
+    if surge == 0 && unavailable == 0 { (0, 1) } else { (surge, unavailable) }
 }
 
 impl Rolling {
@@ -165,11 +161,7 @@ impl Strategy for Rolling {
 }
 
 fn version_label(v: u8) -> &'static str {
-    if v == NEW {
-        "new version"
-    } else {
-        "stable version"
-    }
+    if v == NEW { "new version" } else { "stable version" }
 }
 
 #[cfg(test)]
@@ -178,11 +170,7 @@ mod tests {
     use crate::scenario::IntOrPercent;
 
     fn spec(s: IntOrPercent, u: IntOrPercent) -> RollingSpec {
-        RollingSpec {
-            max_surge: s,
-            max_unavailable: u,
-            ..RollingSpec::default()
-        }
+        RollingSpec { max_surge: s, max_unavailable: u, ..RollingSpec::default() }
     }
 
     /// Kubernetes docs: the default 25%/25% of 10 replicas is surge 3 (up), unavailable 2 (down).
@@ -199,5 +187,16 @@ mod tests {
         assert_eq!(resolve_fenceposts(&s, 3), (1, 0));
         let s = spec(IntOrPercent::Count(0), IntOrPercent::Percent(10));
         assert_eq!(resolve_fenceposts(&s, 3), (0, 1));
+    }
+}
+
+impl Rolling {
+    /// Stages, for front ends.
+    pub fn plan(&self, done: bool) -> (Vec<String>, Option<usize>) {
+        let steps = vec![
+            format!("replace instances (maxSurge {}, maxUnavailable {})", self.max_surge, self.max_unavailable),
+            if self.target == STABLE { "rolled back".into() } else { "complete".into() },
+        ];
+        (steps, Some(usize::from(done)))
     }
 }

@@ -62,10 +62,7 @@ impl Strategy for Shadow {
         let n = self.spec.replicas.map_or(self.replicas, |r| r.0 as u32);
         cx.set_weights([1.0, 0.0, 0.0]);
         cx.scale(NEW, n);
-        cx.log(format!(
-            "shadow: {n} instances of the new version, mirroring {:.0} %",
-            self.spec.mirror.0
-        ));
+        cx.log(format!("shadow: {n} instances of the new version, mirroring {:.0} %", self.spec.mirror.0));
     }
 
     fn reconcile(&mut self, cx: &mut Ctx) {
@@ -141,5 +138,24 @@ impl Strategy for Shadow {
             }
             _ => {}
         }
+    }
+}
+
+impl Shadow {
+    /// Stages, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let steps = vec![
+            "start the shadow fleet".into(),
+            format!("mirror {:.0} % of traffic for {}", self.spec.mirror.0, self.spec.duration),
+            "switch all traffic to the new version".into(),
+            "aborted: shadow stopped".into(),
+        ];
+        let i = match self.stage {
+            Stage::WarmUp => 0,
+            Stage::Mirroring => 1,
+            Stage::Switching => 2,
+            Stage::Aborted => 3,
+        };
+        (steps, Some(i))
     }
 }
