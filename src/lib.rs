@@ -7,6 +7,8 @@
 //! steps it, applies [`sim::Command`]s and reads its metrics; [`run`] does a whole run
 //! with its no-rollout baseline and returns the [`metrics::Summary`].
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -55,6 +55,20 @@ enum Cmd {
         #[arg(long, num_args = 1.., required = true)]
         users: Vec<String>,
     },
+    /// Open the desktop app (the same as no command).
+    Gui {
+        /// Scenario to open (default: a canary with a bad release).
+        scenario: Option<PathBuf>,
+        /// Save a PNG of the window and exit.
+        #[arg(long, value_name = "FILE")]
+        screenshot: Option<PathBuf>,
+        /// Simulated time to jump to first, e.g. `6m`.
+        #[arg(long, value_name = "SIM_TIME")]
+        at: Option<String>,
+        /// Open the compare view with these strategies (2–4, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        compare: Option<Vec<String>>,
+    },
     /// Check scenario files and report every error with file, line and column.
     Validate {
         #[arg(required = true)]
@@ -65,10 +79,8 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            eprintln!("deploysim: no command given. Try `deploysim run scenarios/rolling.ron` or `deploysim --help`.");
-            ExitCode::from(2)
-        }
+        None => gui(None, None, None, None),
+        Some(Cmd::Gui { scenario, screenshot, at, compare }) => gui(scenario, screenshot, at, compare),
         Some(Cmd::Run { scenario, seed, json, csv }) => run(&scenario, seed, json, csv.as_deref()),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Compare { scenario, strategies, seed, json }) => {
@@ -177,4 +189,39 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         }
     }
     if bad > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS }
+}
+
+#[cfg(feature = "gui")]
+fn gui(
+    scenario: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+    at: Option<String>,
+    compare: Option<Vec<String>>,
+) -> ExitCode {
+    let at = match at.as_deref().map(deploysim::scenario::values::parse_duration) {
+        None => None,
+        Some(Ok(d)) => Some(d.as_secs_f64()),
+        Some(Err(e)) => {
+            eprintln!("error: --at: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = deploysim::app::AppOptions { scenario, screenshot, at, compare };
+    match deploysim::app::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deploysim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn gui(_: Option<PathBuf>, _: Option<PathBuf>, _: Option<String>, _: Option<Vec<String>>) -> ExitCode {
+    eprintln!(
+        "deploysim: this build has no desktop app (built without the `gui` feature).\n\
+         Run a scenario headless:  deploysim run scenarios/rolling.ron\n\
+         All commands:             deploysim --help"
+    );
+    ExitCode::from(2)
 }

@@ -204,7 +204,7 @@ fn a_saved_session_replays_its_commands_exactly() {
     let saved = live.session_scenario();
     assert_eq!(saved.commands.len(), 3);
     // Through the file format and back.
-        let text = deploysim::scenario::to_ron_string(&saved).expect("serialises");
+    let text = deploysim::scenario::to_ron_string(&saved).expect("serialises");
     let reloaded = deploysim::scenario::parse_str("session.ron", &text).expect("parses");
     let mut replay = simulation(&reloaded);
     replay.run_to_end();

@@ -1009,3 +1009,40 @@ impl Default for ShadowSpec {
         ShadowSpec { replicas: None, mirror: Percent(100.0), duration: Duration::secs(600), analysis: None }
     }
 }
+
+impl std::fmt::Display for CanaryStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CanaryStep::SetWeight(p) => write!(f, "set weight {} %", p.0),
+            CanaryStep::Pause(d) => write!(f, "pause {d}"),
+            CanaryStep::PauseUntilPromoted => write!(f, "pause until promoted"),
+            CanaryStep::SetCanaryScale(s) => match (s.replicas, s.weight, s.match_traffic_weight) {
+                (_, _, true) => write!(f, "canary scale: match traffic weight"),
+                (Some(r), _, _) => write!(f, "canary scale: {} replicas", r.0),
+                (None, Some(w), _) => write!(f, "canary scale: {} % of replicas", w.0),
+                (None, None, false) => write!(f, "canary scale: unchanged"),
+            },
+            CanaryStep::Analysis(a) => {
+                write!(f, "analysis: {} × {}", a.count.map_or("∞".to_string(), |c| c.0.to_string()), a.interval)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for RampStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::model::flags::FlagRule;
+        match self {
+            RampStep::Enable(FlagRule::Users(u)) => write!(f, "turn on for {} listed users", u.len()),
+            RampStep::Enable(FlagRule::Segments(s)) => write!(f, "turn on for segment {}", s.join(", ")),
+            RampStep::Enable(FlagRule::Percentage(p)) => write!(f, "turn on for {} % of users", p.percent.0),
+            RampStep::Enable(FlagRule::Everyone) => write!(f, "turn on for everyone"),
+            RampStep::Percent(p) => write!(f, "percentage rollout {} %", p.0),
+            RampStep::Pause(d) => write!(f, "pause {d}"),
+            RampStep::PauseUntilPromoted => write!(f, "pause until promoted"),
+            RampStep::Analysis(a) => {
+                write!(f, "analysis: {} × {}", a.count.map_or("∞".to_string(), |c| c.0.to_string()), a.interval)
+            }
+        }
+    }
+}

@@ -31,26 +31,37 @@ impl Duration {
     }
 }
 
-/// Parses `"<number><unit>"` with unit `us`, `ms`, `s`, `m`, `h` or `d`.
+/// Parses `"<number><unit>"` with unit `us`, `ms`, `s`, `m`, `h` or `d`, or a sum of
+/// such parts without spaces, largest first: `"1h30m"`, `"5m50s"`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{s}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\""))?;
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| format!("`{s}` does not start with a number; write e.g. \"30s\""))?;
-    let micros_per = match unit.trim() {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" | "min" => 60e6,
-        "h" => 3600e6,
-        "d" => 86_400e6,
-        other => {
-            return Err(format!("unknown unit `{other}` in `{s}`; allowed units: us, ms, s, m, h, d"));
-        }
-    };
-    let micros = value * micros_per;
+    if t.is_empty() {
+        return Err("an empty duration; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\"".into());
+    }
+    let mut rest = t;
+    let mut micros = 0.0f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("`{s}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\""))?;
+        let (num, tail) = rest.split_at(split);
+        let value: f64 = num.parse().map_err(|_| format!("`{s}` does not start with a number; write e.g. \"30s\""))?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let per = match unit {
+            "us" | "µs" => 1.0,
+            "ms" => 1e3,
+            "s" => 1e6,
+            "m" | "min" => 60e6,
+            "h" => 3600e6,
+            "d" => 86_400e6,
+            other => {
+                return Err(format!("unknown unit `{other}` in `{s}`; allowed units: us, ms, s, m, h, d"));
+            }
+        };
+        micros += value * per;
+        rest = next;
+    }
     if !micros.is_finite() || micros > MAX_DURATION_S as f64 * 1e6 {
         return Err(format!("`{s}` is longer than the limit of {}d", MAX_DURATION_S / 86_400));
     }
@@ -324,6 +335,8 @@ mod tests {
         assert_eq!(parse_duration("1.5m").unwrap().0.as_micros(), 90_000_000);
         assert_eq!(parse_duration("2h").unwrap().0.as_micros(), 7_200_000_000);
         assert_eq!(parse_duration("1d").unwrap().0.as_micros(), 86_400_000_000);
+        assert_eq!(parse_duration("5m50s").unwrap().0.as_micros(), 350_000_000);
+        assert_eq!(parse_duration("1h30m").unwrap().0.as_micros(), 5_400_000_000);
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("-3s").is_err());
         assert!(parse_duration("5 fortnights").is_err());

@@ -126,7 +126,7 @@ struct Req {
     timeout_armed: bool,
     /// A mirrored copy: its response is discarded and nobody waits for it.
     shadow: bool,
-        /// It runs (ran) the new version's code.
+    /// It runs (ran) the new version's code.
     new_code: bool,
     /// The instance it was handed to.
     inst: u32,
@@ -193,7 +193,7 @@ pub struct Simulation {
     /// Requests holding a slot that run the new code (for recovery after a kill switch).
     new_code_in_flight: u64,
     /// When a request last started running the new code.
-        last_new_code_start: Option<Time>,
+    last_new_code_start: Option<Time>,
     /// Share of requests kept in `recent` (0: none).
     sample_rate: f64,
     sample_draw: Stream,
@@ -279,7 +279,7 @@ impl Simulation {
             fault_picks: 0,
             first_new_crash: None,
             new_code_in_flight: 0,
-                        last_new_code_start: None,
+            last_new_code_start: None,
             sample_rate: 0.0,
             sample_draw: Stream::new(seed, streams::SAMPLE),
             recent: std::collections::VecDeque::new(),
@@ -384,7 +384,7 @@ impl Simulation {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
         self.instance_area / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
     }
-        /// Keeps this share of finished requests for drawing (see [`Simulation::recent`]).
+    /// Keeps this share of finished requests for drawing (see [`Simulation::recent`]).
     /// Sampling is keyed by request id, so it does not change the run.
     pub fn set_sample_rate(&mut self, rate: f64) {
         self.sample_rate = rate.clamp(0.0, 1.0);
@@ -395,7 +395,7 @@ impl Simulation {
     }
     /// The strategy's plan (steps or stages) and the current one, for front ends.
     pub fn plan(&self) -> (Vec<String>, Option<usize>) {
-                self.controller.plan(&self.rollout)
+        self.controller.plan(&self.rollout)
     }
     /// When a request last started running the new version's code.
     pub fn last_new_code_start(&self) -> Option<Time> {
@@ -689,7 +689,7 @@ impl Simulation {
     }
 
     /// Ends a request that is not in the slab (refused at once).
-        fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
+    fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
         self.metrics.finish(user, version, false, outcome, latency, self.now);
         self.in_system -= 1;
     }
@@ -717,7 +717,7 @@ impl Simulation {
     /// Ends the request in `slot`: a user's request is counted, a mirrored copy only
     /// in the shadow counters.
     fn end_slot(&mut self, slot: u32, outcome: Outcome) {
-                let r = self.reqs[slot as usize];
+        let r = self.reqs[slot as usize];
         let latency = self.now - r.arrival;
         let inst = (r.inst != u32::MAX).then_some(r.inst);
         self.sample(&r, inst, Some(r.version), outcome);
@@ -750,13 +750,13 @@ impl Simulation {
             version: STABLE,
             fail: false,
             timeout_armed: false,
-                        shadow: false,
+            shadow: false,
             new_code: false,
             inst: u32::MAX,
         };
         match self.router.pick(&self.fleet, id, user, self.now) {
             Some(inst) => self.dispatch(inst, req),
-                        None => {
+            None => {
                 self.sample(&req, None, None, Outcome::Rejected);
                 self.end_request(user, None, Outcome::Rejected, Time::ZERO);
             }
@@ -773,7 +773,7 @@ impl Simulation {
             let i = &self.fleet.instances[inst as usize];
             (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
         };
-                let req = Req { version, inst, ..req };
+        let req = Req { version, inst, ..req };
         if unresponsive {
             let slot = self.alloc(Req { state: ReqState::Hanging, ..req });
             if req.deadline == Time::MAX {
@@ -791,7 +791,7 @@ impl Simulation {
             let slot = self.alloc(req);
             self.fleet.instances[inst as usize].queue.push_back(slot);
             self.arm_timeout(slot);
-                } else if req.shadow {
+        } else if req.shadow {
             self.metrics.finish_shadow(version, true, Time::ZERO, self.now);
         } else {
             self.sample(&req, Some(inst), Some(version), Outcome::Rejected);

@@ -33,7 +33,7 @@ pub mod streams {
     pub const DNS: u64 = 11;
     pub const MIRROR: u64 = 12;
     pub const CONVERSION: u64 = 13;
-        pub const VARIANT: u64 = 14;
+    pub const VARIANT: u64 = 14;
     pub const SAMPLE: u64 = 15;
 }
 

@@ -117,7 +117,13 @@ impl AbTest {
             format!("experiment: {} for {}", names.join(" vs "), self.spec.duration),
             "decide: ship the winner or keep the control".into(),
         ];
-        let i = if over { 2 } else if self.ends_at.is_some() { 1 } else { 0 };
+        let i = if over {
+            2
+        } else if self.ends_at.is_some() {
+            1
+        } else {
+            0
+        };
         (steps, Some(i))
     }
 }

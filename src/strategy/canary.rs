@@ -146,14 +146,6 @@ impl Canary {
         c
     }
 
-    pub fn status_line(&self) -> String {
-        match self.steps.get(self.step) {
-            Some(s) => format!("step {}/{}: {s:?}", self.step + 1, self.steps.len()),
-            None if self.started => "promoting".into(),
-            None => String::new(),
-        }
-    }
-
     fn weighted(&self, cx: &Ctx) -> bool {
         self.force_weighted || cx.router.mode == RouterMode::Weighted
     }
@@ -231,7 +223,7 @@ impl Canary {
         self.step_started = cx.now;
         self.step_run = None;
         if let Some(s) = self.steps.get(self.step) {
-            cx.log(format!("step {}: {s:?}", self.step + 1));
+            cx.log(format!("step {}: {s}", self.step + 1));
         } else {
             cx.log("all steps done: promoting the canary to stable");
         }
@@ -310,7 +302,7 @@ impl Strategy for Canary {
         }
         cx.log(format!("{}: {} steps", self.label, self.steps.len()));
         if let Some(s) = self.steps.first() {
-            cx.log(format!("step 1: {s:?}"));
+            cx.log(format!("step 1: {s}"));
         }
     }
 
@@ -378,6 +370,15 @@ impl Strategy for Canary {
     }
 }
 
+impl Canary {
+    /// The steps and the current one, for front ends.
+    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
+        let mut steps: Vec<String> = self.steps.iter().map(|s| format!("{s}")).collect();
+        steps.push("promote: canary becomes stable".into());
+        (steps, Some(self.step.min(self.steps.len())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,14 +432,5 @@ mod tests {
         assert_eq!(traffic_weight_to_replicas(10, 41.0), 5);
         assert_eq!(traffic_weight_to_replicas(10, 0.0), 0);
         assert_eq!(traffic_weight_to_replicas(10, 100.0), 10);
-    }
-}
-
-impl Canary {
-    /// The steps and the current one, for front ends.
-    pub fn plan(&self) -> (Vec<String>, Option<usize>) {
-        let mut steps: Vec<String> = self.steps.iter().map(|s| format!("{s:?}")).collect();
-        steps.push("promote: canary becomes stable".into());
-        (steps, Some(self.step.min(self.steps.len())))
     }
 }

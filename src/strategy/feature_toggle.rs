@@ -53,16 +53,6 @@ impl FeatureToggle {
         }
     }
 
-    pub fn status_line(&self) -> String {
-        if !self.deployed {
-            return "deploying the build dark".into();
-        }
-        match self.ramp.get(self.step) {
-            Some(s) => format!("ramp step {}/{}: {s:?}", self.step + 1, self.ramp.len()),
-            None => "flag fully on".into(),
-        }
-    }
-
     fn update_flag(cx: &mut Ctx, f: impl FnOnce(&mut Flag)) {
         if let Some(Gate::Flag(g)) = cx.gate.as_mut() {
             g.update(f);
@@ -148,7 +138,7 @@ impl FeatureToggle {
         self.step_started = cx.now;
         self.run = None;
         match self.ramp.get(self.step) {
-            Some(s) => cx.log(format!("ramp step {}: {s:?}", self.step + 1)),
+            Some(s) => cx.log(format!("ramp step {}: {s}", self.step + 1)),
             None => cx.log("ramp complete: flag on"),
         }
     }
@@ -176,7 +166,7 @@ impl Strategy for FeatureToggle {
                     self.step_started = cx.now;
                     cx.log("build deployed dark");
                     if let Some(s) = self.ramp.first() {
-                        cx.log(format!("ramp step 1: {s:?}"));
+                        cx.log(format!("ramp step 1: {s}"));
                     }
                 }
                 RolloutOutcome::RolledBack => {
@@ -261,7 +251,7 @@ impl FeatureToggle {
     /// The dark deployment and the ramp, with the current step, for front ends.
     pub fn plan(&self) -> (Vec<String>, Option<usize>) {
         let mut steps = vec![format!("deploy the build dark (flag `{}` off)", self.flag.name)];
-        steps.extend(self.ramp.iter().map(|s| format!("{s:?}")));
+        steps.extend(self.ramp.iter().map(|s| format!("{s}")));
         steps.push("flag fully on".into());
         let i = if self.deployed { 1 + self.step.min(self.ramp.len()) } else { 0 };
         (steps, Some(i))

@@ -266,7 +266,7 @@ impl Controller {
     }
 
     /// A short description of where the rollout stands (current step), for front ends.
-        /// The strategy's steps or stages and the current one, for front ends.
+    /// The strategy's steps or stages and the current one, for front ends.
     pub fn plan(&self, rollout: &RolloutState) -> (Vec<String>, Option<usize>) {
         let over = matches!(rollout.outcome, RolloutOutcome::Promoted | RolloutOutcome::RolledBack);
         if rollout.started.is_none() && !matches!(self, Controller::None(_)) {
@@ -280,7 +280,13 @@ impl Controller {
         match self {
             Controller::None(_) => (vec!["no rollout".into()], None),
             Controller::Recreate(c) => {
-                let stage = if over { 2 } else if rollout.started.is_some() { 1 } else { 0 };
+                let stage = if over {
+                    2
+                } else if rollout.started.is_some() {
+                    1
+                } else {
+                    0
+                };
                 c.plan(stage)
             }
             Controller::Rolling(c) => c.plan(over),

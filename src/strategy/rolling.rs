@@ -164,6 +164,17 @@ fn version_label(v: u8) -> &'static str {
     if v == NEW { "new version" } else { "stable version" }
 }
 
+impl Rolling {
+    /// Stages, for front ends.
+    pub fn plan(&self, done: bool) -> (Vec<String>, Option<usize>) {
+        let steps = vec![
+            format!("replace instances (maxSurge {}, maxUnavailable {})", self.max_surge, self.max_unavailable),
+            if self.target == STABLE { "rolled back".into() } else { "complete".into() },
+        ];
+        (steps, Some(usize::from(done)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,16 +198,5 @@ mod tests {
         assert_eq!(resolve_fenceposts(&s, 3), (1, 0));
         let s = spec(IntOrPercent::Count(0), IntOrPercent::Percent(10));
         assert_eq!(resolve_fenceposts(&s, 3), (0, 1));
-    }
-}
-
-impl Rolling {
-    /// Stages, for front ends.
-    pub fn plan(&self, done: bool) -> (Vec<String>, Option<usize>) {
-        let steps = vec![
-            format!("replace instances (maxSurge {}, maxUnavailable {})", self.max_surge, self.max_unavailable),
-            if self.target == STABLE { "rolled back".into() } else { "complete".into() },
-        ];
-        (steps, Some(usize::from(done)))
     }
 }

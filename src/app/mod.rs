@@ -1,0 +1,101 @@
+//! The interactive desktop app (Bevy + bevy_egui), behind the default feature `gui`.
+//!
+//! The simulation knows nothing of this module: the app owns a [`Session`] (a
+//! [`Simulation`] and its baseline), advances it by `speed × frame time` under a
+//! per-frame wall-clock budget, mirrors its fleet into Bevy entities, draws the rest with
+//! gizmos, and turns every button into an [`Action`] — the interventions become commands
+//! of the core, recorded so a session can be saved as a scenario that replays it.
+//!
+//! Plugins, one concern each: [`SimPlugin`] (stepping and actions), [`FleetViewPlugin`]
+//! (instance entities), [`ScenePlugin`] (users, router, particles), [`UiPlugin`] (egui
+//! panels, charts, compare view) and [`ScreenshotPlugin`] (`--screenshot`). The first two
+//! need no window and are tested headless.
+
+mod fleet_view;
+mod scene;
+mod screenshot;
+mod session;
+mod ui;
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy::window::WindowResolution;
+use bevy_egui::EguiPlugin;
+
+pub use fleet_view::{FleetViewPlugin, InstanceView, SceneRect, layout_pools};
+pub use scene::ScenePlugin;
+pub use screenshot::{ScreenshotPlan, ScreenshotPlugin};
+pub use session::{Action, Actions, Session, SimPlugin, load_scenario_text};
+pub use ui::{UiPlugin, UiState, draw_ui};
+
+/// The scenario the app opens when none is given.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/canary-bad-release.ron");
+
+/// How the app is started.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    pub scenario: Option<PathBuf>,
+    /// Save a PNG of the window at `at` simulated seconds, then exit.
+    pub screenshot: Option<PathBuf>,
+    pub at: Option<f64>,
+    /// Open the compare view with these strategies.
+    pub compare: Option<Vec<String>>,
+}
+
+/// Whether a display is available to open a window on.
+pub fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// Opens the window and runs until it is closed (or the screenshot is taken).
+pub fn run(opts: AppOptions) -> Result<(), String> {
+    if !display_available() {
+        return Err("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+             Headless commands work anywhere:\n  deploysim run scenarios/canary-bad-release.ron\n  \
+             deploysim compare scenarios/compare-bad-release.ron\n  deploysim validate scenarios/*.ron\n\
+             Under Xvfb: xvfb-run -a deploysim gui --screenshot out.png --at 6m"
+            .into());
+    }
+    let mut session = match &opts.scenario {
+        Some(p) => Session::from_path(p).map_err(|e| e.to_string())?,
+        None => Session::from_text("canary-bad-release.ron", DEFAULT_SCENARIO, None).map_err(|e| e.to_string())?,
+    };
+    let mut ui = UiState::default();
+    if let Some(names) = &opts.compare {
+        ui.compare_names = names.clone();
+        ui.compare = true;
+        session.start_compare(names).map_err(|e| format!("--compare: {e}"))?;
+    }
+    if let Some(at) = opts.at {
+        session.jump_to(at);
+    }
+    let screenshot = opts.screenshot.clone().map(ScreenshotPlan::new);
+    if screenshot.is_some() {
+        session.playing = false;
+    }
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "deploysim".into(),
+            resolution: WindowResolution::new(1280, 800),
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(ClearColor(Color::srgb(0.07, 0.08, 0.10)))
+    .insert_resource(session)
+    .insert_resource(ui)
+    .add_plugins((SimPlugin, FleetViewPlugin, ScenePlugin, UiPlugin, ScreenshotPlugin))
+    .add_systems(Startup, |mut commands: Commands| {
+        commands.spawn(Camera2d);
+    });
+    if let Some(plan) = screenshot {
+        app.insert_resource(plan);
+    }
+    match app.run() {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => Err(format!("the app exited with code {code}")),
+    }
+}
