@@ -59,21 +59,30 @@ pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
     RunResult { run, baseline, summary }
 }
 
-/// The built-in strategy variants `compare` knows by name, with default settings.
+/// The built-in strategy variants `compare` knows by name, with default settings (and,
+/// for the progressive ones, a default analysis: success rate ≥ 99 % every minute).
 pub fn builtin_strategy(name: &str) -> Option<StrategySpec> {
     use scenario::*;
     Some(match name {
         "none" => StrategySpec::None,
         "recreate" => StrategySpec::Recreate(RecreateSpec::default()),
         "rolling" => StrategySpec::Rolling(RollingSpec::default()),
-        "blue-green" => StrategySpec::BlueGreen(BlueGreenSpec::default()),
-        "canary" => StrategySpec::Canary(CanarySpec::default()),
+        "blue-green" => StrategySpec::BlueGreen(BlueGreenSpec {
+            post_promotion_analysis: Some(AnalysisSpec { count: Some(Int(3)), ..AnalysisSpec::default() }),
+            ..BlueGreenSpec::default()
+        }),
+        "canary" => {
+            StrategySpec::Canary(CanarySpec { analysis: Some(AnalysisSpec::default()), ..CanarySpec::default() })
+        }
         "flagger" => StrategySpec::Flagger(FlaggerSpec::default()),
         "codedeploy" => StrategySpec::CodeDeploy(CodeDeploySpec {
             config: CodeDeployConfig::Canary10Percent5Minutes,
             alarms: Some(AnalysisSpec::default()),
         }),
-        "feature-toggle" => StrategySpec::FeatureToggle(FeatureToggleSpec::default()),
+        "feature-toggle" => StrategySpec::FeatureToggle(FeatureToggleSpec {
+            analysis: Some(AnalysisSpec { min_requests: Int(10), ..AnalysisSpec::default() }),
+            ..FeatureToggleSpec::default()
+        }),
         "ab-test" => StrategySpec::AbTest(AbTestSpec::default()),
         "shadow" => {
             StrategySpec::Shadow(ShadowSpec { analysis: Some(AnalysisSpec::default()), ..ShadowSpec::default() })
@@ -97,7 +106,7 @@ pub const BUILTIN_STRATEGIES: [&str; 10] = [
 ];
 
 /// The variants `compare` runs: the named ones (from the scenario's `compare` list, else
-/// built in), or the scenario's list, or its own strategy and every built-in one.
+/// the scenario's own strategy if the name is its kind, else built in), or the scenario's list, or its own strategy and every built-in one.
 pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result<Vec<(String, StrategySpec)>, String> {
     match names {
         Some(names) => names
@@ -108,6 +117,7 @@ pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result
                     .iter()
                     .find(|v| v.name == *n)
                     .map(|v| (v.name.clone(), v.strategy.clone()))
+                    .or_else(|| (scenario.strategy.name() == n).then(|| (n.clone(), scenario.strategy.clone())))
                     .or_else(|| builtin_strategy(n).map(|s| (n.clone(), s)))
                     .ok_or_else(|| {
                         let mut known: Vec<String> = scenario.compare.iter().map(|v| v.name.clone()).collect();

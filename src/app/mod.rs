@@ -94,8 +94,31 @@ pub fn run(opts: AppOptions) -> Result<(), String> {
     if let Some(plan) = screenshot {
         app.insert_resource(plan);
     }
+    if std::env::var_os("DEPLOYSIM_FRAME_STATS").is_some() {
+        app.add_systems(Last, frame_stats);
+    }
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => Err(format!("the app exited with code {code}")),
+    }
+}
+
+/// With `DEPLOYSIM_FRAME_STATS` set, prints the mean frame time (whole frame, rendering
+/// included) every 120 frames.
+fn frame_stats(time: Res<Time<Real>>, session: Res<Session>, mut acc: Local<(u32, f64, f64)>) {
+    acc.0 += 1;
+    acc.1 += time.delta_secs_f64();
+    acc.2 += session.step_ms;
+    if acc.0 == 120 {
+        let n = f64::from(acc.0);
+        println!(
+            "frame {:.2} ms ({:.0} FPS), of which stepping {:.2} ms; {} instances, sim t = {:.0} s",
+            acc.1 / n * 1e3,
+            n / acc.1,
+            acc.2 / n,
+            session.sim.fleet().alive_count(),
+            session.sim.now().as_secs_f64()
+        );
+        *acc = (0, 0.0, 0.0);
     }
 }

@@ -111,7 +111,7 @@ fn draw_scene(
     }
     let layout = scene_layout(&area);
     for (k, color) in dots.colors.iter().enumerate() {
-        gizmos.circle_2d(user_dot(layout.users, k), 2.2, *color);
+        gizmos.circle_2d(user_dot(layout.users, k), 2.2, *color).resolution(6);
     }
     let sim = &session.sim;
     let fleet = sim.fleet();
@@ -174,6 +174,6 @@ fn draw_scene(
             None => layout.router,
         };
         let radius = if failed { 3.5 + 3.0 * t } else { 2.0 };
-        gizmos.circle_2d(pos, radius, color);
+        gizmos.circle_2d(pos, radius, color).resolution(8);
     }
 }

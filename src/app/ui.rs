@@ -557,7 +557,8 @@ fn compare_view(ui: &mut egui::Ui, session: &Session) {
                 let p = rect.min + egui::vec2((k % per_row) as f32 * cell, (k / per_row) as f32 * cell);
                 painter.rect_filled(egui::Rect::from_min_size(p, egui::vec2(cell * 0.85, cell * 0.85)), 1.0, c);
             }
-            let series = window_of(&sim.metrics().series, 900);
+            let span = if lane.summary.is_some() { usize::MAX } else { 900 };
+            let series = window_of(&sim.metrics().series, span);
             let t = |r: &SecondRecord| r.t as f64 / 60.0;
             Plot::new(format!("cmp-err-{}", lane.name))
                 .height(110.0)

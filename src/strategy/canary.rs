@@ -375,6 +375,11 @@ impl Canary {
     pub fn plan(&self) -> (Vec<String>, Option<usize>) {
         let mut steps: Vec<String> = self.steps.iter().map(|s| format!("{s}")).collect();
         steps.push("promote: canary becomes stable".into());
+        if self.aborted.is_some() {
+            steps.push("aborted: weight 0, canary scaled down".into());
+            let last = steps.len() - 1;
+            return (steps, Some(last));
+        }
         (steps, Some(self.step.min(self.steps.len())))
     }
 }
