@@ -9,6 +9,7 @@
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod batch;
 pub mod metrics;
 pub mod model;
 pub mod report;

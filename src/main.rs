@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use deploysim::report;
+
+mod cli_batch;
 use deploysim::scenario::load_file;
 
 /// Deployment-strategy simulator: run scenario files headless.
@@ -31,6 +33,31 @@ enum Cmd {
         /// Write `series.csv` (per-second series) and `events.csv` into this directory.
         #[arg(long, value_name = "DIR")]
         csv: Option<PathBuf>,
+        /// Write charts (SVG, PNG) and report.html into this directory.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
+    /// Run many seeds per strategy in parallel and report distributions.
+    Batch {
+        scenario: PathBuf,
+        #[command(flatten)]
+        opts: BatchOpts,
+    },
+    /// Run a grid over scenario parameters (`--set PATH=V1,V2`), many seeds per point.
+    Sweep {
+        scenario: PathBuf,
+        /// A parameter and its values, e.g. `release.defects[0].ErrorRate=0.01,0.05`.
+        #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+        sets: Vec<String>,
+        #[command(flatten)]
+        opts: BatchOpts,
+    },
+    /// Combine the partial results of `--shard` runs into the whole.
+    Merge {
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        #[command(flatten)]
+        out: OutputOpts,
     },
     /// Run the scenario's rollout under several strategies on the same seed — the same
     /// users, requests, faults and defects — and print them side by side.
@@ -46,6 +73,9 @@ enum Cmd {
         /// Print a JSON array of the `run --json` objects.
         #[arg(long)]
         json: bool,
+        /// Write charts (SVG, PNG) and report.html into this directory.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
     },
     /// Show, per user, whether each flag of a flags file is on and which rule decided it.
     Flags {
@@ -76,21 +106,102 @@ enum Cmd {
     },
 }
 
+#[derive(clap::Args)]
+struct BatchOpts {
+    /// Seeds per strategy (and per sweep point): the scenario's seed, +1, +2, ...
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    seeds: u64,
+    /// Comma-separated strategy names (default: the scenario's own strategy).
+    #[arg(long, value_delimiter = ',')]
+    strategies: Option<Vec<String>>,
+    /// Threads (default: every core). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Run only shard K of N (`--shard 3/8`) and write a partial result to merge.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Where to write the partial result of a shard (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    output: OutputOpts,
+}
+
+#[derive(clap::Args)]
+struct OutputOpts {
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Write one row per (point, strategy, seed) to FILE, and FILE.summary.csv.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write charts (SVG, PNG) and report.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => gui(None, None, None, None),
         Some(Cmd::Gui { scenario, screenshot, at, compare }) => gui(scenario, screenshot, at, compare),
-        Some(Cmd::Run { scenario, seed, json, csv }) => run(&scenario, seed, json, csv.as_deref()),
+        Some(Cmd::Run { scenario, seed, json, csv, report }) => {
+            run(&scenario, seed, json, csv.as_deref(), report.as_deref())
+        }
+        Some(Cmd::Batch { scenario, opts }) => cli_batch::batch(&scenario, &[], &opts.into()),
+        Some(Cmd::Sweep { scenario, sets, opts }) => cli_batch::batch(&scenario, &sets, &opts.into()),
+        Some(Cmd::Merge { parts, out }) => {
+            cli_batch::merge(&parts, out.json, out.csv.as_deref(), out.report.as_deref())
+        }
         Some(Cmd::Validate { files }) => validate(&files),
-        Some(Cmd::Compare { scenario, strategies, seed, json }) => {
-            compare(&scenario, strategies.as_deref(), seed, json)
+        Some(Cmd::Compare { scenario, strategies, seed, json, report }) => {
+            compare(&scenario, strategies.as_deref(), seed, json, report.as_deref())
         }
         Some(Cmd::Flags { file, users }) => flags(&file, &users),
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>) -> ExitCode {
+fn command_line() -> String {
+    std::env::args().map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect::<Vec<_>>().join(" ")
+}
+
+fn write_report(
+    dir: &Path,
+    title: &str,
+    path: &Path,
+    tables: Vec<(String, String)>,
+    charts: Result<Vec<report::charts::Chart>, String>,
+) -> Result<(), String> {
+    let r = report::html::Report {
+        title: title.to_string(),
+        command: command_line(),
+        scenario_text: std::fs::read_to_string(path).unwrap_or_default(),
+        tables,
+        charts: charts?,
+    };
+    report::html::write_report(dir, &r)
+}
+
+impl From<BatchOpts> for cli_batch::Settings {
+    fn from(o: BatchOpts) -> Self {
+        cli_batch::Settings {
+            seeds: o.seeds,
+            strategies: o.strategies,
+            jobs: o.jobs.map(|j| j as usize),
+            shard: o.shard,
+            out: o.out,
+            quiet: o.quiet,
+            json: o.output.json,
+            csv: o.output.csv,
+            report: o.output.report,
+        }
+    }
+}
+
+fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_dir: Option<&Path>) -> ExitCode {
     let mut scenario = match load_file(path) {
         Ok(s) => s,
         Err(e) => {
@@ -108,6 +219,14 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>) -> ExitCo
         eprintln!("error: cannot write CSV to {}: {e}", dir.display());
         return ExitCode::from(1);
     }
+    if let Some(dir) = report_dir {
+        let charts = report::build::run_charts(&[(result.summary.strategy.clone(), &result.run)]);
+        let tables = vec![("Summary".to_string(), report::summary_table(&result.summary))];
+        if let Err(e) = write_report(dir, &scenario.name, path, tables, charts) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     if json {
         println!("{}", report::summary_json(&result.summary));
     } else {
@@ -120,7 +239,13 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>) -> ExitCo
     ExitCode::SUCCESS
 }
 
-fn compare(path: &Path, names: Option<&[String]>, seed: Option<u64>, json: bool) -> ExitCode {
+fn compare(
+    path: &Path,
+    names: Option<&[String]>,
+    seed: Option<u64>,
+    json: bool,
+    report_dir: Option<&Path>,
+) -> ExitCode {
     let mut scenario = match load_file(path) {
         Ok(s) => s,
         Err(e) => {
@@ -145,8 +270,18 @@ fn compare(path: &Path, names: Option<&[String]>, seed: Option<u64>, json: bool)
             return ExitCode::from(2);
         }
     };
-    let rows: Vec<(String, deploysim::metrics::Summary)> =
-        deploysim::compare(&scenario, &variants).into_iter().map(|(n, r)| (n, r.summary)).collect();
+    let runs = deploysim::compare(&scenario, &variants);
+    if let Some(dir) = report_dir {
+        let sims: Vec<(String, &deploysim::sim::Simulation)> = runs.iter().map(|(n, r)| (n.clone(), &r.run)).collect();
+        let rows: Vec<(String, deploysim::metrics::Summary)> =
+            runs.iter().map(|(n, r)| (n.clone(), r.summary.clone())).collect();
+        let tables = vec![("Strategies side by side".to_string(), report::compare_table(&rows))];
+        if let Err(e) = write_report(dir, &scenario.name, path, tables, report::build::run_charts(&sims)) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let rows: Vec<(String, deploysim::metrics::Summary)> = runs.into_iter().map(|(n, r)| (n, r.summary)).collect();
     if json {
         println!("{}", report::compare_json(&rows));
     } else {

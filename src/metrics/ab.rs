@@ -1,7 +1,7 @@
 //! A/B experiments: sticky variant assignment, conversions per session, and the
 //! report with the statistics a decision needs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::UserSet;
 use super::stats::{SrmCheck, sample_size_per_variant, srm_check, two_proportion_z_test};
@@ -58,7 +58,7 @@ impl AbTally {
 }
 
 /// One variant's results.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct VariantResult {
     pub name: String,
     pub users: u64,
@@ -74,7 +74,7 @@ pub struct VariantResult {
 }
 
 /// The experiment's report and decision.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AbReport {
     pub variants: Vec<VariantResult>,
     pub srm_chi2: Option<f64>,

@@ -1,14 +1,14 @@
 //! The run summary: the metric definitions of the design, computed from a finished
 //! run and its no-rollout baseline on the same seed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Outcome, SecondRecord};
 use crate::sim::Simulation;
 
 /// Everything `run --json` prints. Times are seconds; `None` prints as `null` where a
 /// metric does not apply.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,

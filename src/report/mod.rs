@@ -1,4 +1,9 @@
-//! Output for people and machines: the summary table, JSON and the per-second CSV.
+//! Output for people and machines: the summary table, JSON and the per-second CSV,
+//! batch tables, charts (SVG, PNG) and the HTML report.
+
+pub mod build;
+pub mod charts;
+pub mod html;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -206,4 +211,64 @@ pub fn ab_table(r: &crate::metrics::ab::AbReport) -> String {
     }
     let _ = writeln!(out, "decision: {}", r.decision);
     out
+}
+
+/// A batch's statistics as a table: one block per strategy (and sweep point).
+pub fn batch_table(stats: &[crate::batch::StrategyStats]) -> String {
+    let mut out = String::new();
+    for s in stats {
+        let outcomes: Vec<String> = s.outcomes.iter().map(|(o, p)| format!("{o} {:.1} %", p * 100.0)).collect();
+        let _ = writeln!(out, "{} — {} runs: {}", s.strategy, s.runs, outcomes.join(", "));
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>12} {:>25} {:>12} {:>12} {:>12} {:>6}",
+            "metric", "mean", "95 % CI of the mean", "median", "p5", "p95", "n"
+        );
+        for (name, m) in &s.metrics {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>12.4} {:>25} {:>12.4} {:>12.4} {:>12.4} {:>6}",
+                name,
+                m.mean,
+                format!("[{:.4}, {:.4}]", m.ci_low, m.ci_high),
+                m.median,
+                m.p5,
+                m.p95,
+                m.n
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Tidy CSV: one row per (point, strategy, seed), with the point's parameters.
+pub fn write_results_csv(
+    w: &mut impl Write,
+    results: &[crate::batch::SeedResult],
+    strategies: &[String],
+    points: &[Vec<String>],
+) -> io::Result<()> {
+    let getters = crate::batch::stats::metric_getters();
+    let params: Vec<String> = points
+        .first()
+        .map(|p| p.iter().map(|kv| kv.split('=').next().unwrap_or("").to_string()).collect())
+        .unwrap_or_default();
+    let mut header = vec!["point".to_string()];
+    header.extend(params.iter().cloned());
+    header.extend(["strategy", "seed_index", "outcome"].map(String::from));
+    header.extend(getters.iter().map(|g| g.0.to_string()));
+    writeln!(w, "{}", header.join(","))?;
+    for r in results {
+        let mut row = vec![r.point.to_string()];
+        if let Some(p) = points.get(r.point) {
+            row.extend(p.iter().map(|kv| kv.split_once('=').map_or(String::new(), |(_, v)| v.to_string())));
+        }
+        row.push(strategies.get(r.strategy).cloned().unwrap_or_default());
+        row.push(r.index.to_string());
+        row.push(r.summary.outcome.clone());
+        row.extend(getters.iter().map(|(_, g)| g(&r.summary).map_or(String::new(), |v| format!("{v}"))));
+        writeln!(w, "{}", row.join(","))?;
+    }
+    Ok(())
 }

@@ -147,6 +147,12 @@ fn fail(field: &str, message: impl Into<String>) -> Check {
     Err((field.to_string(), message.into()))
 }
 
+/// Checks that involve more than one field, and the size limits; returns the failing
+/// field's dotted path and the message.
+pub fn check_scenario(s: &Scenario) -> Check {
+    check(s)
+}
+
 /// Checks that involve more than one field, and the size limits.
 fn check(s: &Scenario) -> Check {
     let dur = s.duration.time().as_secs_f64();

@@ -8,7 +8,7 @@
 mod load;
 pub mod values;
 
-pub use load::{ScenarioError, load_file, parse_str, to_ron_string};
+pub use load::{ScenarioError, check_scenario, load_file, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
 pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probability, Rps};
 

@@ -1,0 +1,218 @@
+//! Batch runs: many seeds per strategy in parallel on common random numbers (seed k of
+//! every strategy sees the same users, requests, faults and defects, and one shared
+//! baseline), statistics per metric, parameter sweeps, and shards that merge into
+//! exactly what one machine would have produced.
+//!
+//! Results never depend on the number of threads: every seed's run is a pure function
+//! of the scenario and the seed, and results are ordered by (point, strategy, seed)
+//! before anything is aggregated.
+
+pub mod stats;
+pub mod sweep;
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use stats::{MetricStats, StrategyStats, aggregate};
+
+use crate::metrics::Summary;
+use crate::scenario::{Scenario, StrategySpec};
+use crate::sim::Simulation;
+
+/// The seed of run `k` of a batch: the scenario's seed plus `k`.
+pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
+    scenario.seed.wrapping_add(k)
+}
+
+/// One run's result.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeedResult {
+    /// Index of the sweep point (0 for a plain batch).
+    pub point: usize,
+    /// Index of the strategy in the batch's list.
+    pub strategy: usize,
+    /// Index of the seed within the batch (`seed = scenario.seed + index`).
+    pub index: u64,
+    pub summary: Summary,
+}
+
+/// Which share of the work this process does: shard `k` of `n` (1-based) takes the
+/// work items whose index is `k − 1` modulo `n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: u32,
+    pub n: u32,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { k: 1, n: 1 };
+
+    /// Parses `K/N`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: write K/N with 1 ≤ K ≤ N, e.g. 3/8");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if n == 0 || k == 0 || k > n || n > 100_000 {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    pub fn takes(&self, item: u64) -> bool {
+        item % self.n as u64 == (self.k - 1) as u64
+    }
+}
+
+/// Runs every strategy on one seed against one shared baseline.
+pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: u64) -> Vec<Summary> {
+    let mut s = scenario.clone();
+    s.seed = seed;
+    let mut baseline = Simulation::new(Arc::new(crate::baseline_of(&s)));
+    baseline.run_to_end();
+    variants
+        .iter()
+        .map(|(name, spec)| {
+            let mut sum = if matches!(spec, StrategySpec::None) {
+                Summary::compute(&baseline, &baseline)
+            } else {
+                let mut v = s.clone();
+                v.strategy = spec.clone();
+                let mut sim = Simulation::new(Arc::new(v));
+                sim.run_to_end();
+                Summary::compute(&sim, &baseline)
+            };
+            sum.strategy = name.clone();
+            sum
+        })
+        .collect()
+}
+
+/// A unit of batch work: one seed of one sweep point (all strategies).
+#[derive(Clone, Copy, Debug)]
+pub struct WorkItem {
+    pub point: usize,
+    pub index: u64,
+}
+
+/// Runs the work items of `shard` on `jobs` threads; results come back sorted by
+/// (point, strategy, seed index) whatever the thread count.
+pub fn run_items(
+    points: &[Scenario],
+    variants: &[(String, StrategySpec)],
+    seeds: u64,
+    shard: Shard,
+    jobs: usize,
+    progress: bool,
+) -> Result<Vec<SeedResult>, String> {
+    let items: Vec<WorkItem> = (0..points.len())
+        .flat_map(|p| (0..seeds).map(move |i| WorkItem { point: p, index: i }))
+        .enumerate()
+        .filter(|(n, _)| shard.takes(*n as u64))
+        .map(|(_, w)| w)
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| e.to_string())?;
+    let bar = if progress {
+        let b = indicatif::ProgressBar::new(items.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed} elapsed, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut results: Vec<SeedResult> = pool.install(|| {
+        items
+            .par_iter()
+            .map(|w| {
+                let s = &points[w.point];
+                let out = run_seed(s, variants, seed_of(s, w.index));
+                bar.inc(1);
+                out.into_iter()
+                    .enumerate()
+                    .map(|(strategy, summary)| SeedResult { point: w.point, strategy, index: w.index, summary })
+                    .collect::<Vec<_>>()
+            })
+            .flatten()
+            .collect()
+    });
+    bar.finish_and_clear();
+    results.sort_by_key(|r| (r.point, r.strategy, r.index));
+    Ok(results)
+}
+
+/// A shard's output, or a whole batch's raw results: enough to merge and aggregate.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Partial {
+    pub format: String,
+    /// `batch` or `sweep`.
+    pub command: String,
+    pub scenario_name: String,
+    /// Fingerprint of the scenario text and settings; shards of different work refuse
+    /// to merge.
+    pub fingerprint: String,
+    pub seeds: u64,
+    pub strategies: Vec<String>,
+    /// Sweep points as `PATH=VALUE` lists (one empty list for a plain batch).
+    pub points: Vec<Vec<String>>,
+    pub shard: Shard,
+    pub results: Vec<SeedResult>,
+}
+
+pub const PARTIAL_FORMAT: &str = "deploysim-partial-1";
+
+/// A stable fingerprint of everything that determines a batch's results.
+pub fn fingerprint(
+    scenario: &Scenario,
+    strategies: &[(String, StrategySpec)],
+    seeds: u64,
+    points: &[Vec<String>],
+) -> String {
+    let text = format!(
+        "{}|{:?}|{seeds}|{:?}",
+        crate::scenario::to_ron_string(scenario).unwrap_or_default(),
+        strategies,
+        points
+    );
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for b in text.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:016x}", crate::sim::rng::mix64(h))
+}
+
+/// Combines shards into the whole: checks they belong to the same work, that none is
+/// missing or repeated, and sorts the results as an unsharded run would.
+pub fn merge(parts: Vec<Partial>) -> Result<Partial, String> {
+    let first = parts.first().ok_or("nothing to merge")?.clone();
+    let n = first.shard.n;
+    let mut seen = vec![false; n as usize];
+    let mut results = Vec::new();
+    for p in parts {
+        if p.format != PARTIAL_FORMAT {
+            return Err(format!("not a deploysim partial result (format `{}`)", p.format));
+        }
+        if p.fingerprint != first.fingerprint || p.command != first.command {
+            return Err(format!(
+                "shard {}/{} comes from different work (fingerprint {} vs {})",
+                p.shard.k, p.shard.n, p.fingerprint, first.fingerprint
+            ));
+        }
+        if p.shard.n != n {
+            return Err(format!("shards of {} and {} parts cannot be merged", n, p.shard.n));
+        }
+        let slot = &mut seen[(p.shard.k - 1) as usize];
+        if *slot {
+            return Err(format!("shard {}/{} given twice", p.shard.k, n));
+        }
+        *slot = true;
+        results.extend(p.results);
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(format!("shard {}/{n} is missing", missing + 1));
+    }
+    results.sort_by_key(|r| (r.point, r.strategy, r.index));
+    Ok(Partial { shard: Shard::WHOLE, results, ..first })
+}

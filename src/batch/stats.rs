@@ -1,0 +1,159 @@
+//! Statistics over seeds: mean, median, p5, p95 and a 95 % confidence interval of the
+//! mean per metric, and outcome probabilities, per strategy.
+
+use serde::{Deserialize, Serialize};
+
+use super::SeedResult;
+use crate::metrics::Summary;
+use crate::metrics::stats::normal_quantile;
+
+/// Statistics of one metric over the seeds where it applies.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MetricStats {
+    /// Seeds where the metric applies (e.g. time to detect only where there was an abort).
+    pub n: usize,
+    pub mean: f64,
+    pub median: f64,
+    pub p5: f64,
+    pub p95: f64,
+    /// 95 % confidence interval of the mean (Student's t; equal to the mean when n < 2).
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Statistics of one strategy (at one sweep point).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StrategyStats {
+    pub strategy: String,
+    pub runs: usize,
+    /// Share of runs per outcome (`promoted`, `rolled_back`, `stuck`, `running`, ...).
+    pub outcomes: Vec<(String, f64)>,
+    pub metrics: Vec<(String, MetricStats)>,
+}
+
+/// The metrics a batch reports, by name.
+pub fn metric_getters() -> Vec<(&'static str, fn(&Summary) -> Option<f64>)> {
+    vec![
+        ("requests", |s| Some(s.requests as f64)),
+        ("failed_requests", |s| Some(s.failed_requests as f64)),
+        ("downtime_s", |s| Some(s.downtime_s as f64)),
+        ("slo_violation_s", |s| Some(s.slo_violation_s as f64)),
+        ("exposed_users", |s| Some(s.exposed_users as f64)),
+        ("blast_radius_users", |s| Some(s.blast_radius_users as f64)),
+        ("blast_radius_pct", |s| Some(s.blast_radius_pct)),
+        ("excess_failed_requests", |s| Some(s.excess_failed_requests as f64)),
+        ("error_budget_burn", |s| s.error_budget_burn),
+        ("time_to_detect_s", |s| s.time_to_detect_s),
+        ("time_to_recover_s", |s| s.time_to_recover_s),
+        ("rollout_duration_s", |s| s.rollout_duration_s),
+        ("cost", |s| Some(s.cost)),
+        ("extra_cost", |s| Some(s.extra_cost)),
+        ("peak_instances", |s| Some(s.peak_instances as f64)),
+        ("mixed_version_users", |s| Some(s.mixed_version_users as f64)),
+        ("latency_p99_ms", |s| s.latency_p99_ms),
+    ]
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom: table values (to six
+/// decimals, any statistics text) for df ≤ 20, the Cornish–Fisher expansion
+/// (Abramowitz & Stegun 26.7.5) above, accurate to about 1e-4 there.
+pub fn t_975(df: usize) -> f64 {
+    const TABLE: [f64; 20] = [
+        12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139, 2.200985,
+        2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=20 => TABLE[df - 1],
+        _ => {
+            let z = normal_quantile(0.975);
+            let n = df as f64;
+            let (z3, z5, z7) = (z.powi(3), z.powi(5), z.powi(7));
+            z + (z3 + z) / (4.0 * n)
+                + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * n * n)
+                + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * n.powi(3))
+        }
+    }
+}
+
+/// Percentile with linear interpolation between order statistics (Hyndman & Fan type 7,
+/// the default of R and NumPy). `sorted` must be sorted and non-empty.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+pub fn metric_stats(values: &[f64]) -> Option<MetricStats> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let half = if n >= 2 {
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        t_975(n - 1) * (var / n as f64).sqrt()
+    } else {
+        0.0
+    };
+    Some(MetricStats {
+        n,
+        mean,
+        median: percentile(&v, 0.5),
+        p5: percentile(&v, 0.05),
+        p95: percentile(&v, 0.95),
+        ci_low: mean - half,
+        ci_high: mean + half,
+    })
+}
+
+/// Aggregates sorted results of one point: one entry per strategy, in order.
+pub fn aggregate(results: &[SeedResult], strategies: &[String], point: usize) -> Vec<StrategyStats> {
+    strategies
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let runs: Vec<&Summary> =
+                results.iter().filter(|r| r.point == point && r.strategy == i).map(|r| &r.summary).collect();
+            let mut outcomes: Vec<(String, f64)> = Vec::new();
+            for label in ["promoted", "rolled_back", "stuck", "running", "no_rollout", "pending"] {
+                let k = runs.iter().filter(|s| s.outcome == label).count();
+                if k > 0 {
+                    outcomes.push((label.to_string(), k as f64 / runs.len() as f64));
+                }
+            }
+            let metrics = metric_getters()
+                .into_iter()
+                .filter_map(|(m, get)| {
+                    let values: Vec<f64> = runs.iter().filter_map(|s| get(s)).collect();
+                    metric_stats(&values).map(|st| (m.to_string(), st))
+                })
+                .collect();
+            StrategyStats { strategy: name.clone(), runs: runs.len(), outcomes, metrics }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Student's t table (any statistics text): t_0.975 for df 5, 10, 30, 120.
+    #[test]
+    fn t_quantiles_match_tables() {
+        for (df, t) in [(21, 2.079_614), (30, 2.042_272), (60, 2.000_298), (120, 1.979_930)] {
+            assert!((t_975(df) - t).abs() < 1e-3, "df {df}: {} vs {t}", t_975(df));
+        }
+    }
+
+    /// NumPy's default percentile of 1..=10: p5 = 1.45, median 5.5, p95 = 9.55.
+    #[test]
+    fn percentiles_interpolate_like_numpy() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert!((percentile(&v, 0.05) - 1.45).abs() < 1e-12);
+        assert!((percentile(&v, 0.5) - 5.5).abs() < 1e-12);
+        assert!((percentile(&v, 0.95) - 9.55).abs() < 1e-12);
+    }
+}
