@@ -1,0 +1,223 @@
+//! Batch runs, sweeps, shards and reports: results independent of the thread count,
+//! shards that merge into the unsharded result, confidence intervals with the coverage
+//! they claim, clear errors for bad sweep paths, and reports whose files decode.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use deploysim::batch::{self, Partial, Shard, aggregate};
+
+const CANARY: &str = r#"Scenario(name: "batch canary", seed: 100, duration: "15m",
+    traffic: (users: 5000, rate: Constant(rps: 60)),
+    fleet: (replicas: 6, instance: (boot: "10s")),
+    router: (mode: Weighted),
+    release: (at: "2m", defects: [ErrorRate(0.05)]),
+    strategy: Canary(steps: [SetWeight(20), Pause("2m"), SetWeight(50), Pause("2m")],
+                     analysis: (interval: "1m", checks: [SuccessRate(0.99)])),
+)"#;
+
+fn variants(s: &deploysim::scenario::Scenario) -> Vec<(String, deploysim::scenario::StrategySpec)> {
+    deploysim::compare_variants(s, Some(&["canary".to_string(), "rolling".to_string()])).expect("variants")
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_threads() {
+    let s = scenario(CANARY);
+    let v = variants(&s);
+    let one = batch::run_items(std::slice::from_ref(&s), &v, 12, Shard::WHOLE, 1, false).expect("runs");
+    let two = batch::run_items(std::slice::from_ref(&s), &v, 12, Shard::WHOLE, 2, false).expect("runs");
+    assert_eq!(one, two);
+    assert_eq!(one.len(), 24);
+    let names: Vec<String> = v.iter().map(|x| x.0.clone()).collect();
+    assert_eq!(aggregate(&one, &names, 0), aggregate(&two, &names, 0));
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_run() {
+    let s = scenario(CANARY);
+    let v = variants(&s);
+    let whole = batch::run_items(std::slice::from_ref(&s), &v, 10, Shard::WHOLE, 2, false).expect("runs");
+    let part = |k| Partial {
+        format: batch::PARTIAL_FORMAT.into(),
+        command: "batch".into(),
+        scenario_name: s.name.clone(),
+        fingerprint: "f".into(),
+        seeds: 10,
+        strategies: v.iter().map(|x| x.0.clone()).collect(),
+        points: vec![vec![]],
+        shard: Shard { k, n: 3 },
+        results: batch::run_items(std::slice::from_ref(&s), &v, 10, Shard { k, n: 3 }, 1, false).expect("runs"),
+    };
+    let merged = batch::merge(vec![part(3), part(1), part(2)]).expect("merges");
+    assert_eq!(merged.results, whole);
+    assert!(batch::merge(vec![part(1), part(2)]).expect_err("a shard is missing").contains("3/3 is missing"));
+    assert!(batch::merge(vec![part(1), part(1), part(2)]).expect_err("twice").contains("given twice"));
+}
+
+/// A constant-rate scenario has exactly λT requests on average (a Poisson count), so
+/// the 95 % confidence interval of the mean of `requests` over 20 seeds must cover
+/// λT in about 95 % of 200 independent batches: Binomial(200, 0.95) lies in
+/// [178, 199] with probability above 99.9 %.
+#[test]
+fn confidence_intervals_cover_the_true_mean_95_percent_of_the_time() {
+    let (rate, secs) = (50.0, 60.0);
+    let truth = rate * secs;
+    let mut covered = 0;
+    let reps = 200u64;
+    for rep in 0..reps {
+        let s = scenario(&format!(
+            r#"Scenario(name: "poisson", seed: {}, duration: "{secs}s", traffic: (users: 1000, rate: Constant(rps: {rate})))"#,
+            10_000 + rep * 20
+        ));
+        let v = vec![("none".to_string(), deploysim::scenario::StrategySpec::None)];
+        let r = batch::run_items(std::slice::from_ref(&s), &v, 20, Shard::WHOLE, 2, false).expect("runs");
+        let stats = aggregate(&r, &["none".to_string()], 0);
+        let m = &stats[0].metrics.iter().find(|m| m.0 == "requests").expect("requests").1;
+        if m.ci_low <= truth && truth <= m.ci_high {
+            covered += 1;
+        }
+    }
+    assert!((178..=199).contains(&covered), "{covered} of {reps} intervals covered the true mean");
+}
+
+fn deploysim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_deploysim")).args(args).output().unwrap_or_else(|e| panic!("cannot start: {e}"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("deploysim-batch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn cli_batch_output_is_identical_for_any_jobs_and_for_merged_shards() {
+    let dir = temp("cli");
+    let file = dir.join("s.ron");
+    std::fs::write(&file, CANARY).expect("write");
+    let f = file.to_str().expect("utf-8 path");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["batch", f, "--seeds", "6", "--strategies", "canary,rolling", "--json", "--quiet"];
+        args.extend_from_slice(extra);
+        let o = deploysim(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let one = run(&["--jobs", "1"]);
+    assert_eq!(one, run(&["--jobs", "2"]));
+    let mut parts = Vec::new();
+    for k in 1..=2 {
+        let out = dir.join(format!("part{k}.json"));
+        let shard = format!("{k}/2");
+        run(&["--shard", &shard, "--out", out.to_str().expect("path")]);
+        parts.push(out);
+    }
+    let o = deploysim(&["merge", parts[1].to_str().expect("p"), parts[0].to_str().expect("p"), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), one);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sweep_paths_that_do_not_exist_are_clear_errors() {
+    for (set, expect) in [
+        ("fleet.replicaz=1,2", "no `replicaz` in `fleet`"),
+        ("release.defects[4].ErrorRate=0.1", "has 1 entries"),
+        ("strategy.steps[0].SetWeight=150", "from 0 to 100"),
+    ] {
+        let dir = temp("paths");
+        let file = dir.join("s.ron");
+        std::fs::write(&file, CANARY).expect("write");
+        let o = deploysim(&["sweep", file.to_str().expect("path"), "--set", set, "--seeds", "2"]);
+        assert_eq!(o.status.code(), Some(2), "{set}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(expect), "{set}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+/// Checks that tags open and close in order (the report is written as XHTML).
+fn well_formed(xml: &str) -> Result<(), String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').ok_or("unclosed <")?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack.pop().ok_or_else(|| format!("</{name}> closes nothing"))?;
+            if open != name.trim() {
+                return Err(format!("<{open}> closed by </{name}>"));
+            }
+        } else if !tag.ends_with('/') {
+            let name = tag.split_whitespace().next().unwrap_or("").to_string();
+            stack.push(name);
+        }
+    }
+    if stack.is_empty() { Ok(()) } else { Err(format!("unclosed: {stack:?}")) }
+}
+
+#[test]
+fn reports_are_well_formed_and_every_chart_decodes() {
+    let dir = temp("report");
+    let file = dir.join("s.ron");
+    std::fs::write(&file, CANARY).expect("write");
+    let out = dir.join("rep");
+    let o = deploysim(&[
+        "sweep",
+        file.to_str().expect("path"),
+        "--set",
+        "release.defects[0].ErrorRate=0.01,0.1",
+        "--seeds",
+        "3",
+        "--strategies",
+        "canary,rolling",
+        "--report",
+        out.to_str().expect("path"),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    well_formed(&html).unwrap_or_else(|e| panic!("report.html: {e}"));
+    let mut charts: Vec<PathBuf> = std::fs::read_dir(&out)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    charts.sort();
+    assert!(charts.len() >= 10, "{charts:?}");
+    for svg in &charts {
+        let stem = svg.file_stem().and_then(|s| s.to_str()).expect("name");
+        assert!(html.contains(&format!("id=\"chart-{stem}\"")), "report.html does not show {stem}");
+        assert!(html.contains(&format!("{stem}.png")), "report.html does not link {stem}.png");
+        decode_svg(svg);
+        decode_png(&svg.with_extension("png"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn decode_svg(path: &Path) {
+    let text = std::fs::read_to_string(path).expect("svg");
+    assert!(!text.is_empty());
+    resvg::usvg::Tree::from_str(&text, &resvg::usvg::Options::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn decode_png(path: &Path) {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r =
+        png::Decoder::new(std::io::BufReader::new(f)).read_info().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buf = vec![0; r.output_buffer_size().unwrap_or(0)];
+    let info = r.next_frame(&mut buf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(info.width > 100 && info.height > 100);
+    let first = &buf[..4];
+    assert!(buf.chunks(4).any(|px| px != first), "{} is blank", path.display());
+}
