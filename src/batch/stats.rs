@@ -31,8 +31,11 @@ pub struct StrategyStats {
     pub metrics: Vec<(String, MetricStats)>,
 }
 
+/// Reads one metric from a summary (`None` where it does not apply).
+pub type MetricGetter = fn(&Summary) -> Option<f64>;
+
 /// The metrics a batch reports, by name.
-pub fn metric_getters() -> Vec<(&'static str, fn(&Summary) -> Option<f64>)> {
+pub fn metric_getters() -> Vec<(&'static str, MetricGetter)> {
     vec![
         ("requests", |s| Some(s.requests as f64)),
         ("failed_requests", |s| Some(s.failed_requests as f64)),

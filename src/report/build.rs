@@ -118,7 +118,7 @@ pub fn sweep_charts(axis: &str, xs: &[f64], stats: &[Vec<StrategyStats>]) -> Res
     let mut out = Vec::new();
     let Some(first) = stats.first() else { return Ok(out) };
     for metric in ["blast_radius_users", "downtime_s", "time_to_detect_s", "cost"] {
-        let series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = first
+        let series: Vec<(String, Vec<charts::BandPoint>)> = first
             .iter()
             .enumerate()
             .map(|(si, s)| {

@@ -124,12 +124,15 @@ pub fn histograms(title: &str, x_label: &str, groups: &[(String, Vec<f64>)]) -> 
     lines(title, x_label, "share of seeds", &series, None)
 }
 
+/// Points of a band: `(x, mean, low, high)`.
+pub type BandPoint = (f64, f64, f64, f64);
+
 /// Curves of a metric's mean over a swept parameter, with a 95 % confidence band.
 pub fn bands(
     title: &str,
     x_label: &str,
     y_label: &str,
-    series: &[(String, Vec<(f64, f64, f64, f64)>)],
+    series: &[(String, Vec<BandPoint>)],
 ) -> Result<String, String> {
     let mut svg = String::new();
     {
