@@ -164,6 +164,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads a scenario and applies `--seed`; on error prints it and gives the exit code.
+fn load_with_seed(path: &Path, seed: Option<u64>) -> Result<deploysim::scenario::Scenario, ExitCode> {
+    let mut scenario = load_file(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    Ok(scenario)
+}
+
 fn command_line() -> String {
     std::env::args().map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect::<Vec<_>>().join(" ")
 }
@@ -202,16 +214,10 @@ impl From<BatchOpts> for cli_batch::Settings {
 }
 
 fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_dir: Option<&Path>) -> ExitCode {
-    let mut scenario = match load_file(path) {
+    let scenario = match load_with_seed(path, seed) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    if let Some(s) = seed {
-        scenario.seed = s;
-    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -246,16 +252,10 @@ fn compare(
     json: bool,
     report_dir: Option<&Path>,
 ) -> ExitCode {
-    let mut scenario = match load_file(path) {
+    let scenario = match load_with_seed(path, seed) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    if let Some(s) = seed {
-        scenario.seed = s;
-    }
     if scenario.release.is_none() {
         eprintln!(
             "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",

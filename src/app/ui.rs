@@ -372,19 +372,7 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
         ui.vertical(|ui| {
             ui.label(format!("failed %  (SLO line {slo:.2} %)"));
             plot("err").show(ui, |p| {
-                let pts = series
-                    .iter()
-                    .map(|r| {
-                        [
-                            t(r),
-                            if r.ended() > 0 {
-                                100.0 * (r.ended() - r.succeeded()) as f64 / r.ended() as f64
-                            } else {
-                                0.0
-                            },
-                        ]
-                    })
-                    .collect();
+                let pts = series.iter().map(|r| [t(r), r.failed_pct()]).collect();
                 p.line(line("failed", BAD_C, pts));
                 p.hline(HLine::new("SLO", slo).color(Color32::YELLOW));
                 marks(p);
@@ -566,19 +554,7 @@ fn compare_view(ui: &mut egui::Ui, session: &Session) {
                 .allow_zoom(false)
                 .allow_scroll(false)
                 .show(col, |p| {
-                    let pts = series
-                        .iter()
-                        .map(|r| {
-                            [
-                                t(r),
-                                if r.ended() > 0 {
-                                    100.0 * (r.ended() - r.succeeded()) as f64 / r.ended() as f64
-                                } else {
-                                    0.0
-                                },
-                            ]
-                        })
-                        .collect();
+                    let pts = series.iter().map(|r| [t(r), r.failed_pct()]).collect();
                     p.line(line("failed %", BAD_C, pts));
                 });
             Plot::new(format!("cmp-share-{}", lane.name))

@@ -120,6 +120,12 @@ impl SecondRecord {
         (0..POOLS).map(|v| (self.success[v] + self.error[v] + self.timeout[v] + self.rejected[v]) as u64).sum::<u64>()
             + self.no_backend as u64
     }
+    /// Percentage of the requests that ended in this second that failed (0 if none ended).
+    pub fn failed_pct(&self) -> f64 {
+        let ended = self.ended();
+        if ended == 0 { 0.0 } else { 100.0 * (ended - self.succeeded()) as f64 / ended as f64 }
+    }
+
     pub fn succeeded(&self) -> u64 {
         self.success.iter().map(|&x| x as u64).sum()
     }

@@ -9,10 +9,6 @@ fn minutes(r: &SecondRecord) -> f64 {
     r.t as f64 / 60.0
 }
 
-fn failed_pct(r: &SecondRecord) -> f64 {
-    if r.ended() == 0 { 0.0 } else { 100.0 * (r.ended() - r.succeeded()) as f64 / r.ended() as f64 }
-}
-
 fn chart(name: &str, title: &str, svg: Result<String, String>) -> Result<Chart, String> {
     Ok(Chart { name: name.into(), title: title.into(), svg: svg? })
 }
@@ -54,7 +50,7 @@ pub fn run_charts(runs: &[(String, &Simulation)]) -> Result<Vec<Chart>, String> 
                 "Failed requests (%)",
                 "minutes",
                 "failed %",
-                &each(&|r| Some(failed_pct(r))),
+                &each(&|r| Some(r.failed_pct())),
                 Some(("SLO allowance", slo)),
             ),
         )?,

@@ -128,12 +128,7 @@ pub fn histograms(title: &str, x_label: &str, groups: &[(String, Vec<f64>)]) -> 
 pub type BandPoint = (f64, f64, f64, f64);
 
 /// Curves of a metric's mean over a swept parameter, with a 95 % confidence band.
-pub fn bands(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[(String, Vec<BandPoint>)],
-) -> Result<String, String> {
+pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<BandPoint>)]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
