@@ -88,6 +88,28 @@ impl Histogram {
         None
     }
 
+    /// Several quantiles in one pass; `qs` must be increasing.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        let mut out = [None; N];
+        if self.total == 0 {
+            return out;
+        }
+        let ranks = qs.map(|q| ((q * self.total as f64).ceil() as u64).clamp(1, self.total));
+        let (mut acc, mut k) = (0, 0);
+        for i in self.lo..=self.hi {
+            acc += self.counts[i];
+            while k < N && acc >= ranks[k] {
+                let (lo, w) = bounds(i);
+                out[k] = Some(if w <= 1.0 { lo } else { lo + w / 2.0 });
+                k += 1;
+            }
+            if k == N {
+                break;
+            }
+        }
+        out
+    }
+
     /// Empties the histogram in time proportional to the used range.
     pub fn clear(&mut self) {
         if self.total > 0 {
@@ -136,7 +158,9 @@ mod tests {
         for v in 1..=100_000u64 {
             h.record(v);
         }
-        for q in [0.5, 0.9, 0.99] {
+        let all = h.quantiles([0.5, 0.9, 0.99]);
+        for (i, q) in [0.5, 0.9, 0.99].into_iter().enumerate() {
+            assert_eq!(all[i], h.quantile(q));
             let got = h.quantile(q).unwrap();
             assert!((got / (q * 100_000.0) - 1.0).abs() < 1.0 / 64.0, "q={q}: {got}");
         }

@@ -352,8 +352,9 @@ impl Recorder {
         let mut rec = std::mem::take(&mut self.cur);
         let h = &self.second_latency;
         rec.latency_mean_ms = h.mean().map(|m| (m / 1e3) as f32);
-        rec.latency_p50_ms = h.quantile(0.5).map(|m| (m / 1e3) as f32);
-        rec.latency_p99_ms = h.quantile(0.99).map(|m| (m / 1e3) as f32);
+        let [p50, p99] = h.quantiles([0.5, 0.99]);
+        rec.latency_p50_ms = p50.map(|m| (m / 1e3) as f32);
+        rec.latency_p99_ms = p99.map(|m| (m / 1e3) as f32);
         rec.ready = ready;
         rec.alive = alive;
         rec.share_new_pct = (share_new * 100.0) as f32;

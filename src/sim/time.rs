@@ -21,8 +21,10 @@ impl Time {
     }
     /// Rounds to the nearest microsecond; negative and NaN give zero.
     pub fn from_secs_f64(s: f64) -> Time {
-        let us = (s * 1e6).round();
-        if us.is_nan() || us <= 0.0 {
+        // Half up, then truncate: the same as `round()` for the non-negative values below
+        // 2^52 that occur here, without a library call.
+        let us = s * 1e6 + 0.5;
+        if us.is_nan() || us < 1.0 {
             Time(0)
         } else if us >= u64::MAX as f64 {
             Time::MAX
