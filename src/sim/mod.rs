@@ -967,11 +967,14 @@ impl Simulation {
         self.fleet.instances[id as usize].ready_since = None;
         let what = if crash_loop { Life::StartupCrash } else { Life::AppUp };
         self.life_at(t, id, what);
-        self.container_started_at(id);
+        if !crash_loop {
+            self.schedule_readiness(id);
+        }
     }
 
-    fn container_started_at(&mut self, id: u32) {
-        // The probe schedule is anchored at the container start, which is now.
+    /// Kubernetes probes run at `initialDelay + k·period` after the container starts (now);
+    /// the instance becomes ready at the first probe at or after the application is up.
+    fn schedule_readiness(&mut self, id: u32) {
         let first_probe = self.now + self.cfg.probe_delay;
         let app_up = self.now + self.cfg.boot;
         let ready_at = if app_up <= first_probe {
@@ -981,9 +984,7 @@ impl Simulation {
             let k = (app_up - first_probe).as_micros().div_ceil(p);
             first_probe + Time::from_micros(k * p)
         };
-        if !self.versions[self.fleet.instances[id as usize].version as usize].crash_loop {
-            self.life_at(ready_at, id, Life::Ready);
-        }
+        self.life_at(ready_at, id, Life::Ready);
     }
 
     fn app_up(&mut self, id: u32) {
