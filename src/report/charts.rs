@@ -1,6 +1,7 @@
 //! Charts as SVG (plotters) and PNG (the SVG rasterised with resvg, text set in the
 //! Ubuntu font that egui ships, so no system fonts are needed).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use resvg::{tiny_skia, usvg};
 
@@ -43,20 +44,21 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("chart: {e}")
 }
 
-/// Lines over x, with an optional horizontal reference line (e.g. the SLO).
-pub fn lines(
+/// The chart area every chart shares: title, axes with labels, a legend.
+type Area<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws one chart into an SVG string: `draw` adds the series.
+fn plot(
     title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[(String, Vec<(f64, f64)>)],
-    reference: Option<(&str, f64)>,
+    (x_label, y_label): (&str, &str),
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    draw: impl FnOnce(&mut Area) -> Result<(), String>,
 ) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let (x0, x1) = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-        let (y0, y1) = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(reference.map(|r| r.1)));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(10)
@@ -65,6 +67,29 @@ pub fn lines(
             .build_cartesian_2d(x0..x1, y0.min(0.0)..y1)
             .map_err(err)?;
         chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(err)?;
+        draw(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Lines over x, with an optional horizontal reference line (e.g. the SLO).
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    reference: Option<(&str, f64)>,
+) -> Result<String, String> {
+    let xs = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
+    let ys = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(reference.map(|r| r.1)));
+    plot(title, (x_label, y_label), xs, ys, |chart| {
         for (i, (name, pts)) in series.iter().enumerate() {
             let c = color(i);
             chart
@@ -75,20 +100,13 @@ pub fn lines(
         }
         if let Some((name, y)) = reference {
             chart
-                .draw_series(LineSeries::new(vec![(x0, y), (x1, y)], BLACK.mix(0.6).stroke_width(1)))
+                .draw_series(LineSeries::new(vec![(xs.0, y), (xs.1, y)], BLACK.mix(0.6).stroke_width(1)))
                 .map_err(err)?
                 .label(name)
                 .legend(move |(x, yy)| PathElement::new(vec![(x, yy), (x + 18, yy)], BLACK.mix(0.6)));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Overlaid histograms (as step outlines) of one metric across seeds, per strategy.
@@ -129,20 +147,9 @@ pub type BandPoint = (f64, f64, f64, f64);
 
 /// Curves of a metric's mean over a swept parameter, with a 95 % confidence band.
 pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<BandPoint>)]) -> Result<String, String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (x0, x1) = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-        let (y0, y1) = range(series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.2, p.3])));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0.min(0.0)..y1)
-            .map_err(err)?;
-        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(err)?;
+    let xs = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
+    let ys = range(series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.2, p.3])));
+    plot(title, (x_label, y_label), xs, ys, |chart| {
         for (i, (name, pts)) in series.iter().enumerate() {
             let c = color(i);
             let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
@@ -155,15 +162,8 @@ pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<B
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, c.filled()))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Rasterises an SVG chart to PNG.
