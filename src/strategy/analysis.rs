@@ -203,6 +203,29 @@ impl AnalysisRun {
     }
 }
 
+/// What a rollout does with an analysis phase, as Argo does: Failed or Error aborts,
+/// Inconclusive waits for a person to promote or abort, anything else goes on.
+pub enum Reaction {
+    GoOn,
+    Wait,
+    Abort(String),
+}
+
+/// Decides the [`Reaction`] to `phase`; logs the first wait (`paused` says what pauses).
+pub fn react(cx: &mut Ctx, phase: Phase, message: &str, waiting: &mut bool, paused: &str) -> Reaction {
+    match phase {
+        Phase::Failed | Phase::Error => Reaction::Abort(format!("analysis {phase:?}: {message}")),
+        Phase::Inconclusive => {
+            if !*waiting {
+                cx.log(format!("analysis inconclusive ({message}): {paused}"));
+            }
+            *waiting = true;
+            Reaction::Wait
+        }
+        Phase::Running | Phase::Successful => Reaction::GoOn,
+    }
+}
+
 fn uses_baseline(spec: &AnalysisSpec) -> bool {
     spec.checks.iter().any(|c| matches!(c, Check::Kayenta(_)))
 }

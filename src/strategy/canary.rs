@@ -18,7 +18,7 @@
 //! Simplification: the canary is scaled up first and the stable side is scaled down once
 //! the canary is available (Argo interleaves both within maxSurge/maxUnavailable).
 
-use super::analysis::{AnalysisRun, Phase, needs_baseline};
+use super::analysis::{AnalysisRun, Phase, Reaction, needs_baseline, react};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
 use crate::model::fleet::{BASELINE, NEW, STABLE};
 use crate::scenario::{
@@ -202,19 +202,13 @@ impl Canary {
 
     /// Reacts to an analysis phase; returns true if the rollout may go on.
     fn on_analysis(&mut self, cx: &mut Ctx, phase: Phase, message: &str) -> bool {
-        match phase {
-            Phase::Failed | Phase::Error => {
-                self.abort(cx, &format!("analysis {phase:?}: {message}"));
+        match react(cx, phase, message, &mut self.waiting, "paused until promoted or aborted") {
+            Reaction::Abort(reason) => {
+                self.abort(cx, &reason);
                 false
             }
-            Phase::Inconclusive => {
-                if !self.waiting {
-                    cx.log(format!("analysis inconclusive ({message}): paused until promoted or aborted"));
-                }
-                self.waiting = true;
-                false
-            }
-            Phase::Running | Phase::Successful => true,
+            Reaction::Wait => false,
+            Reaction::GoOn => true,
         }
     }
 

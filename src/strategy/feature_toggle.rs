@@ -9,7 +9,7 @@
 //! switch (a command, or a failed analysis) turns the new code off for everyone on the
 //! next request, without a redeploy.
 
-use super::analysis::{AnalysisRun, Phase};
+use super::analysis::{AnalysisRun, Phase, Reaction, react};
 use super::{Controller, Ctx, RolloutCommand, RolloutOutcome, RolloutState, Strategy, with_inner};
 use crate::metrics::NEW_CODE;
 use crate::model::flags::{Flag, FlagRule, PercentageRollout};
@@ -72,20 +72,15 @@ impl FeatureToggle {
         cx.rolled_back();
     }
 
+    /// Reacts to an analysis phase; returns true if the ramp may go on.
     fn on_analysis(&mut self, cx: &mut Ctx, phase: Phase, message: &str) -> bool {
-        match phase {
-            Phase::Failed | Phase::Error => {
-                self.kill(cx, &format!("analysis {phase:?}: {message}"));
+        match react(cx, phase, message, &mut self.waiting, "ramp paused until promoted") {
+            Reaction::Abort(reason) => {
+                self.kill(cx, &reason);
                 false
             }
-            Phase::Inconclusive => {
-                if !self.waiting {
-                    cx.log(format!("analysis inconclusive ({message}): ramp paused until promoted"));
-                }
-                self.waiting = true;
-                false
-            }
-            _ => true,
+            Reaction::Wait => false,
+            Reaction::GoOn => true,
         }
     }
 
