@@ -77,6 +77,10 @@ pub struct Instance {
     pub restarts: u32,
     /// Incremented whenever pending lifecycle events become void (crash, outage, delete).
     pub epoch: u32,
+    /// Error probability of a bad configuration pushed to it (0: none).
+    pub bad_config: f64,
+    /// Error probability of hand-made configuration drift, kept for its whole life.
+    pub drift: f64,
     /// Slab indices of requests being served.
     pub in_service: Vec<u32>,
     /// Slab indices of requests waiting (FIFO).
@@ -190,6 +194,8 @@ impl Fleet {
             unresponsive: false,
             restarts: 0,
             epoch: 0,
+            bad_config: 0.0,
+            drift: 0.0,
             in_service: Vec::new(),
             queue: VecDeque::new(),
             routable_pos: NOT_ROUTABLE,

@@ -242,22 +242,28 @@ fn check(s: &Scenario) -> Check {
         return fail("faults", "at most 10000 scheduled faults are allowed");
     }
     for (i, f) in s.faults.iter().enumerate() {
-        if let super::Fault::ZoneOutage(z) = &f.fault
-            && z.zone.0 >= s.fleet.zones.0
-        {
+        check_fault(s, &format!("faults[{i}].fault"), &f.fault)?;
+    }
+    if s.random_faults.len() > 1000 {
+        return fail("random_faults", "at most 1000 random faults are allowed");
+    }
+    for (i, r) in s.random_faults.iter().enumerate() {
+        let path = format!("random_faults[{i}]");
+        if r.mtbf.as_secs_f64() < 1.0 {
+            return fail(&format!("{path}.mtbf"), "must be at least 1s");
+        }
+        let until = r.until.unwrap_or(s.duration).min(s.duration);
+        if r.from >= until {
+            return fail(&format!("{path}.from"), format!("must be earlier than `until` or the duration ({until})"));
+        }
+        let expected = (until.as_secs_f64() - r.from.as_secs_f64()) / r.mtbf.as_secs_f64();
+        if expected > 1000.0 {
             return fail(
-                &format!("faults[{i}].fault.zone"),
-                format!("zone {} does not exist; zones are 0 to {}", z.zone.0, s.fleet.zones.0 - 1),
+                &format!("{path}.mtbf"),
+                format!("{expected:.0} expected occurrences; at most 1000 (raise mtbf or shorten the window)"),
             );
         }
-        if let super::Fault::CrashInstances(c) = &f.fault
-            && let Some(v) = &c.version
-        {
-            let known = *v == s.fleet.version || s.release.as_ref().is_some_and(|r| r.version == *v);
-            if !known {
-                return fail(&format!("faults[{i}].fault.version"), format!("unknown version `{v}`"));
-            }
-        }
+        check_fault(s, &format!("{path}.fault"), &r.fault)?;
     }
     if let Some(r) = &s.release {
         if r.version == s.fleet.version {
@@ -409,4 +415,80 @@ pub fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Res
         }
     })?;
     Ok(v)
+}
+
+/// Checks one fault (scheduled or random) against the scenario it is in.
+fn check_fault(s: &Scenario, path: &str, f: &super::Fault) -> Check {
+    use super::Fault;
+    let positive = |field: &str, d: super::Duration| -> Check {
+        if d.time() == crate::sim::time::Time::ZERO {
+            return fail(&format!("{path}.{field}"), "must be longer than 0s");
+        }
+        Ok(())
+    };
+    match f {
+        Fault::ZoneOutage(z) => {
+            if z.zone.0 >= s.fleet.zones.0 {
+                return fail(
+                    &format!("{path}.zone"),
+                    format!("zone {} does not exist; zones are 0 to {}", z.zone.0, s.fleet.zones.0 - 1),
+                );
+            }
+            positive("duration", z.duration)?;
+        }
+        Fault::CrashInstances(c) => {
+            if let Some(v) = &c.version {
+                let known = *v == s.fleet.version || s.release.as_ref().is_some_and(|r| r.version == *v);
+                if !known {
+                    return fail(&format!("{path}.version"), format!("unknown version `{v}`"));
+                }
+            }
+        }
+        Fault::DependencySlow(d) => positive("duration", d.duration)?,
+        Fault::DependencyErrors(d) => positive("duration", d.duration)?,
+        Fault::DependencyDown(d) => positive("duration", d.duration)?,
+        Fault::CrashLoop(c) => positive("duration", c.duration)?,
+        Fault::LatencyInjection(l) => {
+            positive("delay", l.delay)?;
+            positive("duration", l.duration)?;
+        }
+        Fault::ErrorBursts(b) => {
+            positive("burst", b.burst)?;
+            positive("gap", b.gap)?;
+            positive("duration", b.duration)?;
+            let bursts = b.duration.as_secs_f64() / b.burst.as_secs_f64();
+            if bursts > crate::sim::faults::MAX_BURSTS as f64 {
+                return fail(
+                    &format!("{path}.burst"),
+                    format!("{bursts:.0} bursts fit in the duration; at most {}", crate::sim::faults::MAX_BURSTS),
+                );
+            }
+        }
+        Fault::BadConfigPush(b) => {
+            if let Some(d) = b.duration {
+                positive("duration", d)?;
+            }
+        }
+        Fault::ConfigDrift(_) => {}
+        Fault::MemoryLeak(m) => {
+            if m.mean_uptime.as_secs_f64() < 1.0 {
+                return fail(&format!("{path}.mean_uptime"), "must be at least 1s");
+            }
+            positive("duration", m.duration)?;
+        }
+        Fault::SegmentBug(b) => {
+            let known = b.segment == "default" || s.traffic.segments.iter().any(|g| g.name == b.segment);
+            if !known {
+                let names: Vec<&str> = s.traffic.segments.iter().map(|g| g.name.as_str()).collect();
+                return fail(
+                    &format!("{path}.segment"),
+                    format!("unknown segment `{}`; known: default, {}", b.segment, names.join(", ")),
+                );
+            }
+            positive("duration", b.duration)?;
+        }
+        Fault::LoadBug(b) => positive("duration", b.duration)?,
+        Fault::DbOverload(d) => positive("duration", d.duration)?,
+    }
+    Ok(())
 }

@@ -47,6 +47,9 @@ pub struct Scenario {
     /// Scheduled faults.
     #[serde(default)]
     pub faults: Vec<ScheduledFault>,
+    /// Faults that strike at random times (a Poisson process per entry).
+    #[serde(default)]
+    pub random_faults: Vec<RandomFault>,
     #[serde(default)]
     pub slo: Slo,
     /// Strategy variants that `deploysim compare` runs side by side on this scenario.
@@ -507,6 +510,140 @@ pub enum Fault {
     DependencySlow(DependencySlow),
     /// A downstream dependency fails a share of requests for `duration`.
     DependencyErrors(DependencyErrors),
+    /// A downstream dependency is down: every request fails for `duration`.
+    DependencyDown(FaultWindow),
+    /// A crash loop (a bad secret or setting read at start-up): `count` running instances
+    /// crash at once, and every container that starts during `duration` crashes while
+    /// booting, so the kubelet backs off (CrashLoopBackOff) until the fault ends.
+    CrashLoop(CrashLoopFault),
+    /// Latency injected inside the application (like Chaos Monkey for Spring Boot's latency
+    /// assault): a `share` of the requests that start during `duration` take `delay` longer,
+    /// holding their concurrency slot.
+    LatencyInjection(LatencyInjection),
+    /// Packet-loss-like error bursts for `duration`: bursts of length `burst`, separated by
+    /// exponentially distributed gaps with mean `gap`; during a burst a request fails with
+    /// probability `rate`. The first burst starts at once.
+    ErrorBursts(ErrorBursts),
+    /// A bad configuration pushed to every running instance: their requests fail with
+    /// probability `rate` until it is reverted after `duration` (never, without one).
+    /// Instances created later start from the image with the good configuration.
+    BadConfigPush(BadConfigPush),
+    /// Configuration drift: hand-made changes on `count` running instances that fail `rate`
+    /// of their requests. It lasts as long as the instance: an in-place update keeps it,
+    /// replacing the instance (an immutable update) removes it.
+    ConfigDrift(ConfigDrift),
+    /// A memory leak in whatever code runs during `duration`: every running instance
+    /// crashes after an exponentially distributed uptime with mean `mean_uptime`.
+    MemoryLeak(MemoryLeak),
+    /// A bug that only one user segment sees: its requests fail with probability `rate`.
+    SegmentBug(SegmentBug),
+    /// A bug that shows under load: a request fails with probability `rate` when at least
+    /// `utilization × concurrency` requests are in service on its instance as it starts.
+    LoadBug(LoadBug),
+    /// The service's database is overloaded: service times × `factor`, and queries fail
+    /// with probability `rate` (pool or statement timeouts), for `duration`.
+    DbOverload(DbOverload),
+}
+
+/// A fault that lasts `duration`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultWindow {
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashLoopFault {
+    #[serde(default = "one_of_many")]
+    pub count: Int<0, 10_000>,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyInjection {
+    pub delay: Duration,
+    #[serde(default = "all")]
+    pub share: Probability,
+    pub duration: Duration,
+}
+
+fn one_of_many() -> Int<0, 10_000> {
+    Int(1)
+}
+
+fn all() -> Probability {
+    Probability(1.0)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBursts {
+    pub rate: Probability,
+    pub burst: Duration,
+    pub gap: Duration,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadConfigPush {
+    pub rate: Probability,
+    #[serde(default)]
+    pub duration: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDrift {
+    #[serde(default = "one_of_many")]
+    pub count: Int<0, 10_000>,
+    pub rate: Probability,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryLeak {
+    pub mean_uptime: Duration,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentBug {
+    pub segment: String,
+    pub rate: Probability,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBug {
+    pub utilization: Probability,
+    pub rate: Probability,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbOverload {
+    pub factor: Factor,
+    pub rate: Probability,
+    pub duration: Duration,
+}
+
+/// A fault that strikes at random: occurrences form a Poisson process with mean time
+/// between them `mtbf`, from `from` until `until` (default: the end).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFault {
+    pub mtbf: Duration,
+    #[serde(default)]
+    pub from: Duration,
+    #[serde(default)]
+    pub until: Option<Duration>,
+    pub fault: Fault,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

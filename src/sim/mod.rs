@@ -11,6 +11,7 @@
 //! [`step_for`]: Simulation::step_for
 //! [`apply`]: Simulation::apply
 
+pub mod faults;
 pub mod queue;
 pub mod rng;
 pub mod time;
@@ -27,6 +28,7 @@ use crate::model::service::{BACKOFF_RESET, ServiceTimes, VersionProfile, crash_b
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::{Fault, Scenario, StrategySpec};
 use crate::strategy::{Controller, Ctx, LogEntry, RolloutCommand, RolloutOutcome, RolloutState};
+use faults::Effect;
 use queue::{Event, EventQueue, Life};
 use rng::{Stream, streams};
 use time::Time;
@@ -177,9 +179,19 @@ pub struct Simulation {
     free: Vec<u32>,
     controller: Controller,
     rollout: RolloutState,
-    dependency: Vec<(Time, f64, f64)>,
+    /// Faults by number: the scheduled ones, then the random occurrences.
+    fault_list: Vec<Fault>,
+    /// Timed fault effects, and what they add up to now.
+    effects: Vec<faults::Timed>,
     dep_factor: f64,
     dep_error: f64,
+    mods: Option<Box<faults::Mods>>,
+    crash_on_start: bool,
+    /// `(rate per second, latest end)` of the memory leaks in force.
+    leak: Option<(f64, Time)>,
+    config_pushes: Vec<faults::ConfigPush>,
+    fault_seq: u64,
+    fault_rng: Stream,
     metrics: Recorder,
     in_system: u64,
     system_area: f64,
@@ -264,9 +276,16 @@ impl Simulation {
             } else {
                 RolloutOutcome::Pending
             }),
-            dependency: Vec::new(),
+            fault_list: Vec::new(),
+            effects: Vec::new(),
             dep_factor: 1.0,
             dep_error: 0.0,
+            mods: None,
+            crash_on_start: false,
+            leak: None,
+            config_pushes: Vec::new(),
+            fault_seq: 0,
+            fault_rng: Stream::new(seed, streams::FAULT_TIMES),
             metrics: Recorder::new(users.count, s.traffic.session_gap.time(), seconds),
             users,
             in_system: 0,
@@ -292,9 +311,11 @@ impl Simulation {
         if let Some(at) = sim.cfg.release_at {
             sim.queue.push(at, Event::Release);
         }
-        for (i, f) in sim.scenario.faults.iter().enumerate() {
-            sim.queue.push(f.at.time(), Event::Fault(i as u32));
+        let list = faults::occurrences(&sim.scenario, seed);
+        for (i, (t, _)) in list.iter().enumerate() {
+            sim.queue.push(*t, Event::Fault(i as u32));
         }
+        sim.fault_list = list.into_iter().map(|(_, f)| f).collect();
         for (i, c) in sim.scenario.commands.iter().enumerate() {
             sim.queue.push(c.at.time(), Event::Command(i as u32));
         }
@@ -606,7 +627,7 @@ impl Simulation {
                 | Event::Release
                 | Event::Fault(_)
                 | Event::ZoneUp(_)
-                | Event::DependencyEnd
+                | Event::FaultChange
                 | Event::Command(_) => {}
                 _ => self.handle(e),
             }
@@ -819,9 +840,9 @@ impl Simulation {
     }
 
     fn start_service(&mut self, inst: u32, slot: u32) {
-        let (version, busy) = {
+        let (version, busy, config_error) = {
             let i = &self.fleet.instances[inst as usize];
-            (i.version, i.in_service.len())
+            (i.version, i.in_service.len(), 1.0 - (1.0 - i.bad_config) * (1.0 - i.drift))
         };
         let r = self.reqs[slot as usize];
         let new_code = version == NEW && (r.shadow || self.new_code_for(r.user));
@@ -833,12 +854,20 @@ impl Simulation {
             self.last_new_code_start = Some(self.now);
         }
         let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
-        let micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
+        let mut micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
+        let utilization = busy as f64 / self.cfg.concurrency as f64;
+        let segment = self.users.segment(r.user);
+        let mut p = profile.failure_probability(segment, utilization, self.dep_error);
+        if let Some(m) = &self.mods {
+            p = m.failure_probability(p, segment, utilization);
+            micros += m.delay_micros(r.id);
+        }
         // Rounds half up: for non-negative values below 2^52 the same as `round()`, without
         // its library call on the hot path.
         let done = self.now + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as u64);
-        let utilization = busy as f64 / self.cfg.concurrency as f64;
-        let p = profile.failure_probability(self.users.segment(r.user), utilization, self.dep_error);
+        if config_error > 0.0 {
+            p = 1.0 - (1.0 - p) * (1.0 - config_error);
+        }
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
         {
             let rr = &mut self.reqs[slot as usize];
@@ -961,7 +990,7 @@ impl Simulation {
             let i = &mut self.fleet.instances[id as usize];
             i.phase = Phase::Booting;
             i.up_since = None;
-            self.versions[i.version as usize].crash_loop
+            self.versions[i.version as usize].crash_loop || self.crash_on_start
         };
         let t = self.now + self.cfg.boot;
         self.fleet.instances[id as usize].ready_since = None;
@@ -992,6 +1021,7 @@ impl Simulation {
         i.phase = Phase::Running;
         i.up_since = Some(self.now);
         self.schedule_uptime_crash(id);
+        self.schedule_leak_crash(id);
     }
 
     /// Crash after an exponential uptime: the version's leak and the fleet's MTBF
@@ -1103,18 +1133,7 @@ impl Simulation {
         match f {
             Fault::CrashInstances(c) => {
                 let version = c.version.as_ref().and_then(|n| self.versions.iter().position(|v| v.name == *n));
-                let mut pool: Vec<u32> = match version {
-                    Some(v) => self.fleet.routable[v].clone(),
-                    None => self.fleet.routable.concat(),
-                };
-                pool.sort_unstable();
-                for _ in 0..c.count.0 {
-                    if pool.is_empty() {
-                        break;
-                    }
-                    let k = self.fault_draw.index(self.fault_picks, pool.len());
-                    self.fault_picks += 1;
-                    let id = pool.remove(k);
+                for id in self.pick_instances(c.count.0 as usize, version) {
                     self.crash(id);
                 }
             }
@@ -1153,24 +1172,159 @@ impl Simulation {
                 self.queue.push(self.now + z.duration.time(), Event::ZoneUp(zone));
                 self.dirty = true;
             }
-            Fault::DependencySlow(d) => {
-                self.dependency.push((self.now + d.duration.time(), d.factor.0, 0.0));
-                self.queue.push(self.now + d.duration.time(), Event::DependencyEnd);
-                self.update_dependency();
+            Fault::DependencySlow(d) => self.add_effect(d.duration, Effect::Slow(d.factor.0)),
+            Fault::DependencyErrors(d) => self.add_effect(d.duration, Effect::Errors(d.rate.0)),
+            Fault::DependencyDown(w) => self.add_effect(w.duration, Effect::Errors(1.0)),
+            Fault::DbOverload(d) => {
+                self.add_effect(d.duration, Effect::Slow(d.factor.0));
+                self.add_effect(d.duration, Effect::Errors(d.rate.0));
             }
-            Fault::DependencyErrors(d) => {
-                self.dependency.push((self.now + d.duration.time(), 1.0, d.rate.0));
-                self.queue.push(self.now + d.duration.time(), Event::DependencyEnd);
-                self.update_dependency();
+            Fault::CrashLoop(c) => {
+                self.add_effect(c.duration, Effect::CrashOnStart);
+                for id in self.pick_instances(c.count.0 as usize, None) {
+                    self.crash(id);
+                }
+            }
+            Fault::LatencyInjection(l) => {
+                self.add_effect(l.duration, Effect::Delay { us: l.delay.time().as_micros(), share: l.share.0 })
+            }
+            Fault::ErrorBursts(b) => {
+                let end = self.now + b.duration.time();
+                let mean_gap = b.gap.as_secs_f64();
+                let mut t = self.now;
+                let mut k = 0;
+                while t < end && k < faults::MAX_BURSTS {
+                    let stop = (t + b.burst.time()).min(end);
+                    self.add_effect_at(t, stop, Effect::Errors(b.rate.0));
+                    let gap = -mean_gap * self.fault_rng.open_unit2(self.fault_seq, k).ln();
+                    t = stop + Time::from_secs_f64(gap);
+                    k += 1;
+                }
+                self.fault_seq += 1;
+            }
+            Fault::BadConfigPush(b) => {
+                let ids: Vec<u32> =
+                    self.fleet.active.iter().copied().filter(|&id| !self.fleet.instances[id as usize].deleting).collect();
+                let end = b.duration.map(|d| self.now + d.time());
+                if let Some(e) = end {
+                    self.queue.push(e, Event::FaultChange);
+                }
+                self.config_pushes.push(faults::ConfigPush { end, rate: b.rate.0, ids: ids.clone() });
+                for id in ids {
+                    self.recompute_config(id);
+                }
+            }
+            Fault::ConfigDrift(c) => {
+                for id in self.pick_instances(c.count.0 as usize, None) {
+                    let i = &mut self.fleet.instances[id as usize];
+                    i.drift = 1.0 - (1.0 - i.drift) * (1.0 - c.rate.0);
+                }
+            }
+            Fault::MemoryLeak(m) => {
+                self.add_effect(m.duration, Effect::Leak(1.0 / m.mean_uptime.as_secs_f64().max(1e-6)));
+                let running: Vec<u32> = self
+                    .fleet
+                    .active
+                    .iter()
+                    .copied()
+                    .filter(|&id| self.fleet.instances[id as usize].up_since.is_some())
+                    .collect();
+                for id in running {
+                    self.schedule_leak_crash(id);
+                }
+            }
+            Fault::SegmentBug(b) => match self.users.segment_index(&b.segment) {
+                Some(seg) => self.add_effect(b.duration, Effect::Segment { seg, rate: b.rate.0 }),
+                None => self.log.push(LogEntry { t: self.now, text: format!("no segment `{}`", b.segment) }),
+            },
+            Fault::LoadBug(b) => {
+                self.add_effect(b.duration, Effect::Load { utilization: b.utilization.0, rate: b.rate.0 })
             }
         }
     }
 
-    fn update_dependency(&mut self) {
+    /// Up to `n` distinct routable instances (of `pool`, or any), drawn at random.
+    fn pick_instances(&mut self, n: usize, pool: Option<usize>) -> Vec<u32> {
+        let mut candidates: Vec<u32> = match pool {
+            Some(v) => self.fleet.routable[v].clone(),
+            None => self.fleet.routable.concat(),
+        };
+        candidates.sort_unstable();
+        let mut out = Vec::new();
+        while out.len() < n && !candidates.is_empty() {
+            let k = self.fault_draw.index(self.fault_picks, candidates.len());
+            self.fault_picks += 1;
+            out.push(candidates.remove(k));
+        }
+        out
+    }
+
+    fn add_effect(&mut self, duration: crate::scenario::Duration, effect: Effect) {
+        self.add_effect_at(self.now, self.now + duration.time(), effect);
+    }
+
+    fn add_effect_at(&mut self, start: Time, end: Time, effect: Effect) {
+        if end <= start {
+            return;
+        }
+        if start > self.now {
+            self.queue.push(start, Event::FaultChange);
+        }
+        self.queue.push(end, Event::FaultChange);
+        self.effects.push(faults::Timed { start, end, effect });
+        self.update_effects();
+    }
+
+    /// Recomputes what the fault effects in force add up to, and reverts configuration
+    /// pushes whose time is up.
+    fn update_effects(&mut self) {
         let now = self.now;
-        self.dependency.retain(|d| d.0 > now);
-        self.dep_factor = self.dependency.iter().map(|d| d.1).product();
-        self.dep_error = 1.0 - self.dependency.iter().map(|d| 1.0 - d.2).product::<f64>();
+        self.effects.retain(|e| e.end > now);
+        let sum = faults::combine(self.effects.iter().filter(|e| e.start <= now).map(|e| &e.effect), self.scenario.seed);
+        self.dep_factor = sum.factor;
+        self.dep_error = sum.error;
+        self.crash_on_start = sum.crash_on_start;
+        let leak_end = self
+            .effects
+            .iter()
+            .filter(|e| e.start <= now && matches!(e.effect, Effect::Leak(_)))
+            .map(|e| e.end)
+            .max()
+            .unwrap_or(Time::ZERO);
+        self.leak = (sum.leak_rate > 0.0).then_some((sum.leak_rate, leak_end));
+        self.mods = sum.mods;
+        let expired: Vec<faults::ConfigPush> = {
+            let (gone, kept): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.config_pushes).into_iter().partition(|p| p.end.is_some_and(|e| e <= now));
+            self.config_pushes = kept;
+            gone
+        };
+        for p in expired {
+            self.log.push(LogEntry { t: now, text: "bad configuration reverted".into() });
+            for id in p.ids {
+                self.recompute_config(id);
+            }
+        }
+    }
+
+    fn recompute_config(&mut self, id: u32) {
+        let ok: f64 = self.config_pushes.iter().filter(|p| p.ids.contains(&id)).map(|p| 1.0 - p.rate).product();
+        self.fleet.instances[id as usize].bad_config = 1.0 - ok;
+    }
+
+    /// While a memory leak is in force, a running instance crashes after an exponential
+    /// uptime (if that comes before the leak ends).
+    fn schedule_leak_crash(&mut self, id: u32) {
+        let Some((rate, end)) = self.leak else {
+            return;
+        };
+        let i = &self.fleet.instances[id as usize];
+        let key = ((id as u64) << 24) ^ (i.restarts as u64) ^ ((i.epoch as u64) << 48);
+        let uptime = -Stream::new(self.scenario.seed, streams::FAULT_LEAK).open_unit2(key, self.fault_seq).ln() / rate;
+        let t = self.now + Time::from_secs_f64(uptime);
+        if t < end {
+            self.life_at(t, id, Life::Crash);
+        }
     }
 
     fn zone_up(&mut self, zone: u16) {
@@ -1247,7 +1401,7 @@ impl Simulation {
                 self.dirty = true;
             }
             Event::Fault(n) => {
-                let f = self.scenario.faults[n as usize].fault.clone();
+                let f = self.fault_list[n as usize].clone();
                 self.log.push(LogEntry { t: self.now, text: format!("fault: {f:?}") });
                 self.fault(&f);
             }
@@ -1256,7 +1410,7 @@ impl Simulation {
                 let c = self.scenario.commands[n as usize].command.clone();
                 self.apply_now(c);
             }
-            Event::DependencyEnd => self.update_dependency(),
+            Event::FaultChange => self.update_effects(),
         }
     }
 

@@ -46,8 +46,8 @@ pub enum Event {
     Fault(u32),
     /// A zone comes back.
     ZoneUp(u16),
-    /// A dependency fault ends.
-    DependencyEnd,
+    /// A timed fault effect starts or ends.
+    FaultChange,
     /// Scheduled command number `n` of the scenario.
     Command(u32),
 }

@@ -35,6 +35,9 @@ pub mod streams {
     pub const CONVERSION: u64 = 13;
     pub const VARIANT: u64 = 14;
     pub const SAMPLE: u64 = 15;
+    pub const FAULT_DELAY: u64 = 16;
+    pub const FAULT_TIMES: u64 = 17;
+    pub const FAULT_LEAK: u64 = 18;
 }
 
 /// One keyed random stream.
