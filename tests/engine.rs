@@ -23,7 +23,18 @@ const STRESS: &str = r#"Scenario(
         (at: "12m", fault: ZoneOutage(zone: 1, duration: "4m")),
         (at: "20m", fault: DependencySlow(factor: 3.0, duration: "3m")),
         (at: "30m", fault: DependencyErrors(rate: 0.4, duration: "2m")),
+        (at: "6m", fault: CrashLoop(count: 2, duration: "3m")),
+        (at: "9m", fault: LatencyInjection(delay: "300ms", share: 0.3, duration: "4m")),
+        (at: "14m", fault: ErrorBursts(rate: 0.8, burst: "3s", gap: "20s", duration: "5m")),
+        (at: "16m", fault: BadConfigPush(rate: 0.2, duration: "4m")),
+        (at: "17m", fault: ConfigDrift(count: 2, rate: 0.1)),
+        (at: "22m", fault: MemoryLeak(mean_uptime: "5m", duration: "6m")),
+        (at: "26m", fault: SegmentBug(segment: "beta", rate: 1.0, duration: "2m")),
+        (at: "27m", fault: LoadBug(utilization: 0.5, rate: 0.5, duration: "2m")),
+        (at: "33m", fault: DbOverload(factor: 2.0, rate: 0.1, duration: "2m")),
+        (at: "35m", fault: DependencyDown(duration: "30s")),
     ],
+    random_faults: [(mtbf: "10m", fault: CrashInstances(count: 1))],
 )"#;
 
 #[test]

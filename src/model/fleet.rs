@@ -75,6 +75,8 @@ pub struct Instance {
     /// Stopped answering (zone outage) but not yet taken out of the endpoints.
     pub unresponsive: bool,
     pub restarts: u32,
+    /// Crashes over its whole life (`restarts` resets after ten good minutes).
+    pub crashes: u32,
     /// Incremented whenever pending lifecycle events become void (crash, outage, delete).
     pub epoch: u32,
     /// Error probability of a bad configuration pushed to it (0: none).
@@ -193,6 +195,7 @@ impl Fleet {
             deleting: false,
             unresponsive: false,
             restarts: 0,
+            crashes: 0,
             epoch: 0,
             bad_config: 0.0,
             drift: 0.0,

@@ -101,13 +101,7 @@ pub struct Combined {
 /// Combines effects: slowdowns multiply, independent error causes combine as
 /// `1 − Π(1 − p)`, leak rates add (competing exponentials).
 pub fn combine<'a>(effects: impl Iterator<Item = &'a Effect>, seed: u64) -> Combined {
-    let mut c = Combined {
-        factor: 1.0,
-        error: 0.0,
-        crash_on_start: false,
-        leak_rate: 0.0,
-        mods: None,
-    };
+    let mut c = Combined { factor: 1.0, error: 0.0, crash_on_start: false, leak_rate: 0.0, mods: None };
     let mut ok = 1.0;
     let mut mods = Mods::default();
     for e in effects {

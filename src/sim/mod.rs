@@ -1069,6 +1069,7 @@ impl Simulation {
         i.ready = false;
         i.available = false;
         i.epoch += 1;
+        i.crashes += 1;
         if i.version == NEW && self.first_new_crash.is_none() {
             self.first_new_crash = Some(now);
         }
@@ -1203,8 +1204,13 @@ impl Simulation {
                 self.fault_seq += 1;
             }
             Fault::BadConfigPush(b) => {
-                let ids: Vec<u32> =
-                    self.fleet.active.iter().copied().filter(|&id| !self.fleet.instances[id as usize].deleting).collect();
+                let ids: Vec<u32> = self
+                    .fleet
+                    .active
+                    .iter()
+                    .copied()
+                    .filter(|&id| !self.fleet.instances[id as usize].deleting)
+                    .collect();
                 let end = b.duration.map(|d| self.now + d.time());
                 if let Some(e) = end {
                     self.queue.push(e, Event::FaultChange);
@@ -1280,7 +1286,8 @@ impl Simulation {
     fn update_effects(&mut self) {
         let now = self.now;
         self.effects.retain(|e| e.end > now);
-        let sum = faults::combine(self.effects.iter().filter(|e| e.start <= now).map(|e| &e.effect), self.scenario.seed);
+        let sum =
+            faults::combine(self.effects.iter().filter(|e| e.start <= now).map(|e| &e.effect), self.scenario.seed);
         self.dep_factor = sum.factor;
         self.dep_error = sum.error;
         self.crash_on_start = sum.crash_on_start;
