@@ -88,12 +88,13 @@ pub fn builtin_strategy(name: &str) -> Option<StrategySpec> {
         "shadow" => {
             StrategySpec::Shadow(ShadowSpec { analysis: Some(AnalysisSpec::default()), ..ShadowSpec::default() })
         }
+        "in-place" => StrategySpec::InPlace(InPlaceSpec::default()),
         _ => return None,
     })
 }
 
 /// Names accepted by [`builtin_strategy`].
-pub const BUILTIN_STRATEGIES: [&str; 10] = [
+pub const BUILTIN_STRATEGIES: [&str; 11] = [
     "none",
     "recreate",
     "rolling",
@@ -104,6 +105,7 @@ pub const BUILTIN_STRATEGIES: [&str; 10] = [
     "feature-toggle",
     "ab-test",
     "shadow",
+    "in-place",
 ];
 
 /// The variants `compare` runs: the named ones (from the scenario's `compare` list, else

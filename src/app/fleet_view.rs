@@ -117,7 +117,7 @@ pub fn instance_color(v: &InstanceView) -> Color {
         Phase::Backoff => Color::srgb(0.90, 0.22, 0.22),
         Phase::Down => Color::srgb(0.35, 0.35, 0.38),
         Phase::Pending | Phase::Booting => pool_color(v.pool).with_alpha(0.30),
-        Phase::Draining => pool_color(v.pool).with_alpha(0.25),
+        Phase::Draining | Phase::Updating => pool_color(v.pool).with_alpha(0.25),
         Phase::Terminated => Color::NONE,
         Phase::Running if !v.ready => pool_color(v.pool).with_alpha(0.55),
         Phase::Running => pool_color(v.pool),

@@ -35,6 +35,9 @@ pub enum Phase {
     Down,
     /// Deleted: takes no new requests, finishes what it has.
     Draining,
+    /// Taken out of service for an in-place update (deregistered, then stopped and
+    /// reinstalled on the same host).
+    Updating,
     Terminated,
 }
 
@@ -47,6 +50,7 @@ impl Phase {
             Phase::Backoff => "crash-backoff",
             Phase::Down => "down",
             Phase::Draining => "draining",
+            Phase::Updating => "updating",
             Phase::Terminated => "terminated",
         }
     }
@@ -126,6 +130,18 @@ pub struct Fleet {
     pub zone_down: Vec<u32>,
     /// `minReadySeconds`.
     pub min_ready: Time,
+    /// In-place updates a controller asked for; the engine carries them out.
+    pub in_place: Vec<InPlaceRequest>,
+}
+
+/// Update instance `id` in place to run `pool`'s code: deregister, wait `block_traffic`,
+/// stop and reinstall for `install`, then start on the same host.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InPlaceRequest {
+    pub id: u32,
+    pub pool: u8,
+    pub block_traffic: Time,
+    pub install: Time,
 }
 
 impl Fleet {
@@ -138,6 +154,7 @@ impl Fleet {
             zones,
             zone_down: vec![0; zones as usize],
             min_ready: Time::ZERO,
+            in_place: Vec::new(),
         }
     }
 

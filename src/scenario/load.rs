@@ -244,6 +244,28 @@ fn check(s: &Scenario) -> Check {
     for (i, f) in s.faults.iter().enumerate() {
         check_fault(s, &format!("faults[{i}].fault"), &f.fault)?;
     }
+    if let super::StrategySpec::InPlace(p) = &s.strategy {
+        let n = s.fleet.replicas.0 as u32;
+        if let super::InPlaceConfig::HostCount(h) = p.config
+            && h >= n
+        {
+            return fail(
+                "strategy.config",
+                format!("HostCount({h}) keeps every one of the {n} instances healthy, so none can be updated"),
+            );
+        }
+        if let super::InPlaceConfig::FleetPercent(pct) = p.config
+            && (n as f64 * pct.0 / 100.0).ceil() as u32 >= n
+        {
+            return fail(
+                "strategy.config",
+                format!("FleetPercent({}) keeps every one of the {n} instances healthy, so none can be updated", pct.0),
+            );
+        }
+        if p.validate_timeout.time() == crate::sim::time::Time::ZERO {
+            return fail("strategy.validate_timeout", "must be longer than 0s");
+        }
+    }
     if s.random_faults.len() > 1000 {
         return fail("random_faults", "at most 1000 random faults are allowed");
     }

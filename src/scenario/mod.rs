@@ -400,6 +400,9 @@ pub enum StrategySpec {
     AbTest(AbTestSpec),
     /// Mirror traffic to the new version, then switch if it behaved.
     Shadow(ShadowSpec),
+    /// An AWS CodeDeploy in-place deployment (EC2/on-premises): the new revision is
+    /// installed on the running instances, a batch at a time, instead of replacing them.
+    InPlace(InPlaceSpec),
 }
 
 /// A strategy with a name, for `compare`.
@@ -423,6 +426,7 @@ impl StrategySpec {
             StrategySpec::FeatureToggle(_) => "feature-toggle",
             StrategySpec::AbTest(_) => "ab-test",
             StrategySpec::Shadow(_) => "shadow",
+            StrategySpec::InPlace(_) => "in-place",
         }
     }
 }
@@ -1019,6 +1023,64 @@ pub enum CodeDeployConfig {
     Linear10PercentEvery3Minutes,
     /// `CodeDeployDefault.*AllAtOnce`.
     AllAtOnce,
+}
+
+/// An in-place deployment, with CodeDeploy's lifecycle per instance: BlockTraffic
+/// (deregistered; requests still in service get `block_traffic` to finish), ApplicationStop,
+/// install and ApplicationStart (`install`), then the application boots and must pass its
+/// readiness probe within `validate_timeout` (ValidateService) to be registered again
+/// (AllowTraffic). The instance keeps its host: its configuration drift stays.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InPlaceSpec {
+    /// How many instances at a time, and when the deployment counts as succeeded.
+    pub config: InPlaceConfig,
+    /// Deregistration delay before the process is stopped. Default `"10s"`.
+    pub block_traffic: Duration,
+    /// ApplicationStop + DownloadBundle + Install + ApplicationStart. Default `"30s"`.
+    pub install: Duration,
+    /// Time from the stop until the instance must be ready again, else its deployment
+    /// failed. Default `"5m"`.
+    pub validate_timeout: Duration,
+    /// CloudWatch alarms, as an analysis of the updated instances; a failure stops the
+    /// deployment. Default `None`.
+    pub alarms: Option<AnalysisSpec>,
+    /// Redeploy the last good revision when the deployment fails (CodeDeploy's automatic
+    /// rollback, itself an in-place deployment). Default `true`.
+    pub auto_rollback: bool,
+}
+
+impl Default for InPlaceSpec {
+    fn default() -> Self {
+        InPlaceSpec {
+            config: InPlaceConfig::OneAtATime,
+            block_traffic: Duration::secs(10),
+            install: Duration::secs(30),
+            validate_timeout: Duration::secs(300),
+            alarms: None,
+            auto_rollback: true,
+        }
+    }
+}
+
+/// CodeDeploy's deployment configurations for in-place deployments ("Working with
+/// deployment configurations in CodeDeploy"; the `MinimumHealthyHosts` API reference).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum InPlaceConfig {
+    /// `CodeDeployDefault.OneAtATime`: one instance at a time; fails as soon as any but the
+    /// last instance fails.
+    #[default]
+    OneAtATime,
+    /// `CodeDeployDefault.HalfAtATime` (`FLEET_PERCENT` 50): up to half (rounded down) at a
+    /// time; succeeds if at least half (rounded up) succeed.
+    HalfAtATime,
+    /// `CodeDeployDefault.AllAtOnce` (`HOST_COUNT` 0): all at once; succeeds if at least one
+    /// instance succeeds.
+    AllAtOnce,
+    /// `HOST_COUNT`: keep this many healthy; deploy to the rest at a time.
+    HostCount(u32),
+    /// `FLEET_PERCENT`: keep `ceil(n × p / 100)` healthy.
+    FleetPercent(Percent),
 }
 
 // ----- feature toggle, A/B, shadow --------------------------------------------------

@@ -136,7 +136,7 @@ pub fn occurrences(s: &Scenario, seed: u64) -> Vec<(Time, Fault)> {
         for k in 0..MAX_OCCURRENCES {
             // Keys above 2^40 keep these draws apart from the bursts' (fault number, k).
             let u = stream.open_unit2((1 << 40) + j as u64, k);
-            t = t + Time::from_secs_f64(-mean * u.ln());
+            t += Time::from_secs_f64(-mean * u.ln());
             if t >= until {
                 break;
             }

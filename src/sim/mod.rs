@@ -1088,6 +1088,28 @@ impl Simulation {
         self.dirty = true;
     }
 
+    /// Starts an in-place update: the instance leaves the endpoints now and moves to its
+    /// new pool (so the ReplicaSet counts stay whole and nothing is created or deleted);
+    /// the process stops after `block_traffic` and starts again after `install`.
+    fn update_in_place(&mut self, r: crate::model::fleet::InPlaceRequest) {
+        let alive = self.fleet.instances.get(r.id as usize).is_some_and(|i| i.alive() && !i.deleting);
+        if !alive {
+            return;
+        }
+        self.fleet.set_routable(r.id, false);
+        let i = &mut self.fleet.instances[r.id as usize];
+        i.ready = false;
+        i.available = false;
+        i.unresponsive = false;
+        i.ready_since = None;
+        i.epoch += 1;
+        i.version = r.pool;
+        i.phase = Phase::Updating;
+        let t = self.now + r.block_traffic;
+        self.life_at(t, r.id, Life::InPlaceStop { install_us: r.install.as_micros() });
+        self.dirty = true;
+    }
+
     fn delete(&mut self, id: u32) {
         self.fleet.set_routable(id, false);
         let i = &mut self.fleet.instances[id as usize];
@@ -1386,6 +1408,15 @@ impl Simulation {
                         self.fail_all(inst, false);
                         self.terminate(inst);
                     }
+                    Life::InPlaceStop { install_us } => {
+                        self.fail_all(inst, false);
+                        let i = &mut self.fleet.instances[inst as usize];
+                        i.phase = Phase::Pending;
+                        i.restarts = 0;
+                        i.up_since = None;
+                        let t = self.now + Time::from_micros(install_us);
+                        self.life_at(t, inst, Life::ContainerStart);
+                    }
                     Life::ProbeFailed => {
                         self.fleet.set_routable(inst, false);
                         let i = &mut self.fleet.instances[inst as usize];
@@ -1424,6 +1455,9 @@ impl Simulation {
     fn after_controller(&mut self) {
         for t in std::mem::take(&mut self.wakes) {
             self.queue.push(t, Event::Wake);
+        }
+        for r in std::mem::take(&mut self.fleet.in_place) {
+            self.update_in_place(r);
         }
         self.sync_fleet();
     }

@@ -20,6 +20,11 @@ pub enum Life {
     DrainDeadline,
     /// Readiness probes have failed `failureThreshold` times: out of the endpoints.
     ProbeFailed,
+    /// An in-place update stops the process (requests still in it fail) and installs the
+    /// new revision; the container starts again after `install`.
+    InPlaceStop {
+        install_us: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod bluegreen;
 pub mod canary;
 pub mod feature_toggle;
 pub mod flagger;
+pub mod inplace;
 pub mod judge;
 pub mod none;
 pub mod progress;
@@ -33,6 +34,7 @@ pub use bluegreen::BlueGreen;
 pub use canary::Canary;
 pub use feature_toggle::FeatureToggle;
 pub use flagger::Flagger;
+pub use inplace::InPlace;
 pub use none::NoRollout;
 pub use recreate::Recreate;
 pub use rolling::Rolling;
@@ -233,6 +235,7 @@ pub enum Controller {
     FeatureToggle(Box<FeatureToggle>),
     AbTest(Box<AbTest>),
     Shadow(Box<Shadow>),
+    InPlace(Box<InPlace>),
 }
 
 impl Controller {
@@ -248,6 +251,7 @@ impl Controller {
             StrategySpec::FeatureToggle(s) => Controller::FeatureToggle(Box::new(FeatureToggle::new(s, replicas))),
             StrategySpec::AbTest(s) => Controller::AbTest(Box::new(AbTest::new(s, replicas))),
             StrategySpec::Shadow(s) => Controller::Shadow(Box::new(Shadow::new(s, replicas))),
+            StrategySpec::InPlace(s) => Controller::InPlace(Box::new(InPlace::new(s))),
         }
     }
 
@@ -262,6 +266,7 @@ impl Controller {
             Controller::FeatureToggle(c) => c.as_mut(),
             Controller::AbTest(c) => c.as_mut(),
             Controller::Shadow(c) => c.as_mut(),
+            Controller::InPlace(c) => c.as_mut(),
         }
     }
 
@@ -296,6 +301,7 @@ impl Controller {
             Controller::FeatureToggle(c) => c.plan(),
             Controller::AbTest(c) => c.plan(over),
             Controller::Shadow(c) => c.plan(),
+            Controller::InPlace(c) => c.plan(),
         }
     }
 }
