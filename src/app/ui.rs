@@ -267,6 +267,14 @@ fn left_panel(ui: &mut egui::Ui, session: &Session, state: &mut UiState, actions
             let f = Fault::DependencySlow(DependencySlow { factor: Factor(3.0), duration: Duration::secs(120) });
             actions.push(Action::Command(Command::InjectFault(f)));
         }
+        ui.menu_button("More faults…", |ui| {
+            for (label, f) in crate::sim::faults::live_menu() {
+                if ui.button(label).clicked() {
+                    actions.push(Action::Command(Command::InjectFault(f)));
+                    ui.close();
+                }
+            }
+        });
     });
     ui.separator();
     ui.heading("Steps");

@@ -146,9 +146,68 @@ pub fn occurrences(s: &Scenario, seed: u64) -> Vec<(Time, Fault)> {
     out
 }
 
+/// Ready-made faults for live injection from a front end, with a label each: one of every
+/// kind in the catalogue, at a size that shows on the charts.
+pub fn live_menu() -> Vec<(&'static str, Fault)> {
+    use crate::scenario::*;
+    let d = |s: u64| Duration::secs(s);
+    vec![
+        ("Crash loop (2 instances, 3 min)", Fault::CrashLoop(CrashLoopFault { count: Int(2), duration: d(180) })),
+        ("Dependency down (1 min)", Fault::DependencyDown(FaultWindow { duration: d(60) })),
+        (
+            "Dependency errors (20 %, 2 min)",
+            Fault::DependencyErrors(DependencyErrors { rate: Probability(0.2), duration: d(120) }),
+        ),
+        (
+            "Latency injection (+500 ms on 20 %, 2 min)",
+            Fault::LatencyInjection(LatencyInjection {
+                delay: Duration(Time::from_micros(500_000)),
+                share: Probability(0.2),
+                duration: d(120),
+            }),
+        ),
+        (
+            "Error bursts (5 s every ~30 s, 3 min)",
+            Fault::ErrorBursts(ErrorBursts { rate: Probability(0.9), burst: d(5), gap: d(30), duration: d(180) }),
+        ),
+        (
+            "Bad config push (30 %, 3 min)",
+            Fault::BadConfigPush(BadConfigPush { rate: Probability(0.3), duration: Some(d(180)) }),
+        ),
+        ("Config drift (2 instances, 50 %)", Fault::ConfigDrift(ConfigDrift { count: Int(2), rate: Probability(0.5) })),
+        (
+            "Memory leak (mean uptime 3 min, 6 min)",
+            Fault::MemoryLeak(MemoryLeak { mean_uptime: d(180), duration: d(360) }),
+        ),
+        (
+            "Load-dependent bug (busy ≥ 50 %, 3 min)",
+            Fault::LoadBug(LoadBug { utilization: Probability(0.5), rate: Probability(0.5), duration: d(180) }),
+        ),
+        (
+            "Database overload (×2.5, 5 % errors, 3 min)",
+            Fault::DbOverload(DbOverload { factor: Factor(2.5), rate: Probability(0.05), duration: d(180) }),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every fault of the live menu takes effect in a running simulation.
+    #[test]
+    fn every_live_fault_applies() {
+        use std::sync::Arc;
+        for (label, f) in live_menu() {
+            let s = crate::scenario::parse_str("t.ron", "Scenario(name: \"t\", duration: \"10m\")").expect("scenario");
+            let mut sim = crate::sim::Simulation::new(Arc::new(s));
+            sim.step_until(Time::from_secs(60));
+            sim.apply(crate::sim::Command::InjectFault(f));
+            assert!(sim.log().iter().any(|e| e.text.starts_with("fault injected")), "{label}");
+            sim.run_to_end();
+            sim.audit().unwrap_or_else(|e| panic!("{label}: {e}"));
+        }
+    }
 
     #[test]
     fn independent_error_causes_combine() {
