@@ -10,6 +10,7 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod batch;
+pub mod lesson;
 pub mod metrics;
 pub mod model;
 pub mod report;

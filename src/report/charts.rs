@@ -166,8 +166,13 @@ pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<B
     })
 }
 
-/// Rasterises an SVG chart to PNG.
+/// Rasterises an SVG chart to PNG at its own size.
 pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
+    svg_to_png_width(svg, None)
+}
+
+/// Rasterises an SVG chart to PNG, scaled to `width` pixels (aspect kept) if given.
+pub fn svg_to_png_width(svg: &str, width: Option<u32>) -> Result<Vec<u8>, String> {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
     db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
@@ -175,9 +180,11 @@ pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
     opt.font_family = "Ubuntu".into();
     let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| format!("svg: {e}"))?;
     let size = tree.size().to_int_size();
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty chart")?;
+    let scale = width.map_or(1.0, |w| w.clamp(64, 8192) as f32 / size.width().max(1) as f32);
+    let (w, h) = ((size.width() as f32 * scale).round() as u32, (size.height() as f32 * scale).round() as u32);
+    let mut pixmap = tiny_skia::Pixmap::new(w.max(1), h.max(1)).ok_or("empty chart")?;
     pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     pixmap.encode_png().map_err(|e| format!("png: {e}"))
 }
 

@@ -5,7 +5,7 @@
 //! Unknown fields are errors. Sizes are bounded so that no file can make a run hang or
 //! exhaust memory.
 
-mod load;
+pub(crate) mod load;
 pub mod values;
 
 pub use load::{ScenarioError, check_scenario, load_file, parse_str, to_ron_string};

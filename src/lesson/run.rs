@@ -1,0 +1,222 @@
+//! Drives a lesson's simulation: a run and its baseline in step, the steps' actions, the
+//! quantities lessons speak of, and rewinding by re-simulating on the same seed.
+
+use std::sync::Arc;
+
+use super::{Action, Claim, Event, LoadedLesson, OutcomeIs, Quantity};
+use crate::baseline_of;
+use crate::sim::Simulation;
+use crate::sim::time::Time;
+use crate::strategy::RolloutOutcome;
+
+/// What happened when a step's actions ran, for the narration and the tests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Note {
+    /// Simulated until this time.
+    Ran(Time),
+    /// Waited for an event: reached at this time, or not before the end.
+    Waited {
+        event: Event,
+        reached: Option<Time>,
+    },
+    Injected(String),
+    Commanded(String),
+    Switched(String),
+    Compare(Vec<String>),
+}
+
+/// A lesson being played: the simulation as it stands at the current step.
+#[derive(Clone)]
+pub struct LessonRun {
+    pub lesson: Arc<LoadedLesson>,
+    pub sim: Simulation,
+    pub baseline: Simulation,
+    /// The step whose actions ran last (`None` before the first).
+    pub step: Option<usize>,
+    /// Notes of the current step's actions.
+    pub notes: Vec<Note>,
+    /// Strategies the current step asked to compare.
+    pub compare: Option<Vec<String>>,
+}
+
+impl LessonRun {
+    /// The run before any step.
+    pub fn new(lesson: Arc<LoadedLesson>) -> LessonRun {
+        let sim = Simulation::new(Arc::new(lesson.scenario.clone()));
+        let baseline = Simulation::new(Arc::new(baseline_of(&lesson.scenario)));
+        LessonRun { lesson, sim, baseline, step: None, notes: Vec::new(), compare: None }
+    }
+
+    /// Goes to step `k`: forward by running the steps in between, backward by re-simulating
+    /// from the start on the same seed (the run is deterministic, so this is exact).
+    pub fn goto(&mut self, k: usize) {
+        let k = k.min(self.lesson.lesson.steps.len() - 1);
+        if self.step.is_some_and(|s| s > k) {
+            *self = LessonRun::new(self.lesson.clone());
+        }
+        while self.step.is_none_or(|s| s < k) {
+            let next = self.step.map_or(0, |s| s + 1);
+            self.enter(next);
+        }
+    }
+
+    /// Runs step `k`'s actions (the steps before it must have run).
+    fn enter(&mut self, k: usize) {
+        self.step = Some(k);
+        self.notes.clear();
+        self.compare = None;
+        let actions = self.lesson.lesson.steps[k].actions.clone();
+        for a in actions {
+            self.act(a);
+        }
+        self.sync_baseline();
+    }
+
+    fn act(&mut self, a: Action) {
+        match a {
+            Action::RunUntil(d) => {
+                self.sim.step_until(d.time());
+                self.notes.push(Note::Ran(self.sim.now()));
+            }
+            Action::RunFor(d) => {
+                let t = self.sim.now() + d.time();
+                self.sim.step_until(t);
+                self.notes.push(Note::Ran(self.sim.now()));
+            }
+            Action::RunUntilEvent(e) => {
+                let reached = self.run_until_event(e);
+                self.notes.push(Note::Waited { event: e, reached });
+            }
+            Action::Inject(f) => {
+                self.notes.push(Note::Injected(format!("{f:?}")));
+                self.sim.apply(crate::sim::Command::InjectFault(f));
+            }
+            Action::Command(c) => {
+                self.notes.push(Note::Commanded(format!("{c:?}")));
+                self.sim.apply(c);
+            }
+            Action::SwitchStrategy(spec) => {
+                let now = self.sim.now();
+                let mut s = self.sim.session_scenario();
+                s.strategy = spec;
+                self.notes.push(Note::Switched(s.strategy.name().into()));
+                self.sim = Simulation::new(Arc::new(s));
+                self.sim.step_until(now);
+            }
+            Action::OpenCompare(names) => {
+                self.notes.push(Note::Compare(names.clone()));
+                self.compare = Some(names);
+            }
+        }
+    }
+
+    /// Steps second by second until `e` happens; returns when it happened.
+    fn run_until_event(&mut self, e: Event) -> Option<Time> {
+        loop {
+            if self.happened(e) {
+                return Some(self.sim.now());
+            }
+            if self.sim.now() >= self.sim.end() {
+                return None;
+            }
+            let t = self.sim.now() + Time::SECOND;
+            self.sim.step_until(t);
+        }
+    }
+
+    fn happened(&self, e: Event) -> bool {
+        let r = self.sim.rollout();
+        match e {
+            Event::ReleaseStarted => r.started.is_some(),
+            Event::StepReached(n) => self.sim.plan().1.is_some_and(|c| c + 1 >= n as usize),
+            Event::FirstFailure => r.started.is_some_and(|t0| {
+                let from = t0.whole_secs() as usize;
+                self.sim.metrics().series.iter().skip(from).any(|s| s.ended() > s.succeeded())
+            }),
+            Event::Aborted => r.abort_at.is_some(),
+            Event::Promoted => r.outcome == RolloutOutcome::Promoted,
+            Event::RolledBack => r.outcome == RolloutOutcome::RolledBack,
+            Event::Recovered => r.recovered_at.is_some(),
+        }
+    }
+
+    fn sync_baseline(&mut self) {
+        let t = self.sim.now();
+        if self.baseline.now() < t {
+            self.baseline.step_until(t);
+        }
+    }
+
+    /// The value of `q` now (`None` where it has no value yet, e.g. detection before an abort).
+    pub fn value(&self, q: Quantity) -> Option<f64> {
+        let m = self.sim.metrics();
+        let b = self.baseline.metrics();
+        let active = m.active_users.len().max(1) as f64;
+        let last_minute = |f: &dyn Fn(&crate::metrics::SecondRecord) -> (f64, f64)| -> Option<f64> {
+            let n = m.series.len();
+            let (mut a, mut c) = (0.0, 0.0);
+            for r in &m.series[n.saturating_sub(60)..] {
+                let (x, y) = f(r);
+                a += x;
+                c += y;
+            }
+            (c > 0.0).then(|| a / c)
+        };
+        Some(match q {
+            Quantity::TimeS => self.sim.now().as_secs_f64(),
+            Quantity::ShareNewPct => 100.0 * self.sim.router().share_new(self.sim.fleet(), self.sim.now()),
+            Quantity::ExposedUsersPct => 100.0 * m.exposed_users.len() as f64 / active,
+            Quantity::BlastRadiusUsers => m.failed_users.count_minus(&b.failed_users) as f64,
+            Quantity::BlastRadiusPct => 100.0 * m.failed_users.count_minus(&b.failed_users) as f64 / active,
+            Quantity::FailedRequests => m.failed() as f64,
+            Quantity::ExcessFailedRequests => m.failed() as f64 - b.failed() as f64,
+            Quantity::ErrorRatePct => 100.0 * m.failed() as f64 / (m.arrivals.max(1)) as f64,
+            Quantity::ErrorRateLastMinutePct => {
+                100.0 * last_minute(&|r| ((r.ended() - r.succeeded()) as f64, r.ended() as f64))?
+            }
+            Quantity::ReadyInstances => self.sim.fleet().routable.iter().map(Vec::len).sum::<usize>() as f64,
+            Quantity::ReadyNew => self.sim.fleet().routable[crate::model::fleet::NEW as usize].len() as f64,
+            Quantity::AliveInstances => self.sim.fleet().alive_count() as f64,
+            Quantity::CostRateRatio => {
+                self.sim.fleet().alive_count() as f64 / self.baseline.fleet().alive_count().max(1) as f64
+            }
+            Quantity::Cost => self.sim.cost(),
+            Quantity::ExtraCost => self.sim.cost() - self.baseline.cost(),
+            Quantity::MixedUsersPct => 100.0 * m.mixed_users.len() as f64 / active,
+            Quantity::DetectionS => {
+                let r = self.sim.rollout();
+                (r.abort_at? - r.started?).as_secs_f64()
+            }
+            Quantity::P99LastMinuteMs => {
+                let n = m.series.len();
+                m.series[n.saturating_sub(60)..]
+                    .iter()
+                    .filter_map(|r| r.latency_p99_ms)
+                    .map(f64::from)
+                    .reduce(f64::max)?
+            }
+        })
+    }
+
+    /// Whether `c` holds now, with the measured value for the message.
+    pub fn check(&self, c: &Claim) -> Result<(), String> {
+        match c {
+            Claim::Range { quantity, min, max } => match self.value(*quantity) {
+                Some(v) if v >= *min && v <= *max => Ok(()),
+                Some(v) => Err(format!("{quantity:?} is {v:.3}, claimed [{min}, {max}]")),
+                None => Err(format!("{quantity:?} has no value yet, claimed [{min}, {max}]")),
+            },
+            Claim::Outcome(o) => {
+                let got = self.sim.rollout().outcome;
+                let want = match o {
+                    OutcomeIs::Pending => RolloutOutcome::Pending,
+                    OutcomeIs::Running => RolloutOutcome::Running,
+                    OutcomeIs::Promoted => RolloutOutcome::Promoted,
+                    OutcomeIs::RolledBack => RolloutOutcome::RolledBack,
+                    OutcomeIs::Stuck => RolloutOutcome::Stuck,
+                };
+                if got == want { Ok(()) } else { Err(format!("outcome is {}, claimed {}", got.label(), want.label())) }
+            }
+        }
+    }
+}
