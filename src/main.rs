@@ -218,6 +218,9 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.serverless.is_some() {
+        return run_serverless(&scenario, json, csv.is_some() || report_dir.is_some());
+    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -240,6 +243,23 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         if let Some(ab) = &result.summary.ab {
             println!();
             print!("{}", report::ab_table(ab));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `run` of a scenario with a `serverless` section: its own engine, table and JSON.
+fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
+    if files {
+        eprintln!("error: --csv and --report are not available for serverless scenarios; use --json");
+        return ExitCode::from(2);
+    }
+    match deploysim::serverless::run(scenario) {
+        Ok(s) if json => println!("{}", deploysim::serverless::report::json(&s)),
+        Ok(s) => print!("{}", deploysim::serverless::report::table(&s)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
     }
     ExitCode::SUCCESS
@@ -316,7 +336,10 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
         match load_file(f) {
-            Ok(s) => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
+            Ok(s) => match &s.serverless {
+                Some(sl) => println!("ok  {}  ({}, serverless, {})", f.display(), s.name, sl.deployment.name()),
+                None => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
+            },
             Err(e) => {
                 eprintln!("error: {e}");
                 bad += 1;
