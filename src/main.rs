@@ -276,6 +276,10 @@ fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.serverless.is_some() {
+        eprintln!("error: {}: serverless scenarios run only with `deploysim run`", path.display());
+        return ExitCode::from(2);
+    }
     if scenario.release.is_none() {
         eprintln!(
             "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",

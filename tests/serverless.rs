@@ -180,12 +180,10 @@ fn cost_is_requests_plus_billed_gb_seconds() {
 /// missing request price by 29 %). Init is not billed here, so cold starts do not enter.
 #[test]
 fn cost_matches_its_closed_form_expectation() {
-    let s = run(
-        r#"Scenario(name: "cost", seed: 8, duration: "1h",
+    let s = run(r#"Scenario(name: "cost", seed: 8, duration: "1h",
             traffic: (rate: Constant(rps: 1000)),
             service: (latency: LogNormal(median: "40ms", p99: "300ms")),
-            serverless: (bill_init: false, idle_timeout: "1h"))"#,
-    );
+            serverless: (bill_init: false, idle_timeout: "1h"))"#);
     assert_eq!(s.throttles, 0);
     let sigma = 7.5f64.ln() / 2.326_347_874_040_841;
     let survival = |ms: f64| {
@@ -215,12 +213,10 @@ fn cost_matches_its_closed_form_expectation() {
 /// ±0.015 is over 5 standard deviations.
 #[test]
 fn above_the_concurrency_limit_requests_are_throttled() {
-    let s = run(
-        r#"Scenario(name: "limit", seed: 2, duration: "1h",
+    let s = run(r#"Scenario(name: "limit", seed: 2, duration: "1h",
             traffic: (rate: Constant(rps: 100)),
             service: (latency: Constant("100ms")),
-            serverless: (concurrency_limit: 5, init: Constant("1ms"), idle_timeout: "1h"))"#,
-    );
+            serverless: (concurrency_limit: 5, init: Constant("1ms"), idle_timeout: "1h"))"#);
     assert!(s.throttles > 0);
     assert!(s.peak_concurrency <= 5, "{}", s.peak_concurrency);
     assert!(s.series.iter().all(|r| r.concurrency <= 5));
@@ -390,10 +386,12 @@ fn bad_serverless_input_is_an_error_with_its_place() {
         assert!(e.to_string().contains(needle), "{inner}: {e}");
         assert_eq!(e.line, 6, "{inner}: {e}");
     }
-    let with_strategy = "Scenario(name: \"bad\", duration: \"10m\", release: (at: \"1m\"),\n strategy: Rolling(), serverless: ())";
+    let with_strategy =
+        "Scenario(name: \"bad\", duration: \"10m\", release: (at: \"1m\"),\n strategy: Rolling(), serverless: ())";
     let e = deploysim::scenario::parse_str("bad.ron", with_strategy).expect_err("strategy");
     assert_eq!(e.field, "strategy");
-    let crash = "Scenario(name: \"bad\", duration: \"10m\", release: (at: \"1m\", defects: [CrashLoop]),\n serverless: ())";
+    let crash =
+        "Scenario(name: \"bad\", duration: \"10m\", release: (at: \"1m\", defects: [CrashLoop]),\n serverless: ())";
     let e = deploysim::scenario::parse_str("bad.ron", crash).expect_err("crash loop");
     assert_eq!(e.field, "release.defects[0]");
 
