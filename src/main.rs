@@ -254,14 +254,18 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
         eprintln!("error: --csv and --report are not available for serverless scenarios; use --json");
         return ExitCode::from(2);
     }
-    match deploysim::serverless::run(scenario) {
-        Ok(s) if json => println!("{}", deploysim::serverless::report::json(&s)),
-        Ok(s) => print!("{}", deploysim::serverless::report::table(&s)),
+    let text = match deploysim::serverless::run(scenario) {
+        Ok(s) if json => format!("{}\n", deploysim::serverless::report::json(&s)),
+        Ok(s) => deploysim::serverless::report::table(&s),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
+    // The JSON holds the per-second series and can be large: a reader that stops early
+    // (`| head`) is not an error worth a panic.
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS
 }
 
