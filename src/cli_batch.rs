@@ -33,6 +33,9 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(2, e),
     };
+    if scenario.serverless.is_some() {
+        return fail(2, format!("{}: serverless scenarios run only with `deploysim run`", path.display()));
+    }
     let variants = match &st.strategies {
         Some(names) => match deploysim::compare_variants(&scenario, Some(names)) {
             Ok(v) => v,

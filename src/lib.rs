@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod serverless;
 pub mod sim;
 pub mod strategy;
 

@@ -218,6 +218,9 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.serverless.is_some() {
+        return run_serverless(&scenario, json, csv.is_some() || report_dir.is_some());
+    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -245,6 +248,27 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
     ExitCode::SUCCESS
 }
 
+/// `run` of a scenario with a `serverless` section: its own engine, table and JSON.
+fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
+    if files {
+        eprintln!("error: --csv and --report are not available for serverless scenarios; use --json");
+        return ExitCode::from(2);
+    }
+    let text = match deploysim::serverless::run(scenario) {
+        Ok(s) if json => format!("{}\n", deploysim::serverless::report::json(&s)),
+        Ok(s) => deploysim::serverless::report::table(&s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The JSON holds the per-second series and can be large: a reader that stops early
+    // (`| head`) is not an error worth a panic.
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
 fn compare(
     path: &Path,
     names: Option<&[String]>,
@@ -256,6 +280,10 @@ fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.serverless.is_some() {
+        eprintln!("error: {}: serverless scenarios run only with `deploysim run`", path.display());
+        return ExitCode::from(2);
+    }
     if scenario.release.is_none() {
         eprintln!(
             "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",
@@ -316,7 +344,10 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
         match load_file(f) {
-            Ok(s) => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
+            Ok(s) => match &s.serverless {
+                Some(sl) => println!("ok  {}  ({}, serverless, {})", f.display(), s.name, sl.deployment.name()),
+                None => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
+            },
             Err(e) => {
                 eprintln!("error: {e}");
                 bad += 1;

@@ -497,6 +497,11 @@ fn corrupted_scenarios_never_panic_the_parser() {
                         && !matches!(s.traffic.rate, deploysim::scenario::RateProfile::Trace(_))
                     {
                         runs += 1;
+                        if s.serverless.is_some() {
+                            let r = deploysim::serverless::run(&s).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                            assert_eq!(r.requests, r.successes + r.errors + r.throttles, "{}", f.display());
+                            continue;
+                        }
                         let mut sim = deploysim::sim::Simulation::new(std::sync::Arc::new(s));
                         sim.run_to_end();
                         sim.audit().unwrap_or_else(|e| panic!("{}: {e}", f.display()));

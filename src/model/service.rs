@@ -28,6 +28,11 @@ enum Kind {
 
 impl ServiceTimes {
     pub fn new(dist: &LatencyDist, seed: u64) -> ServiceTimes {
+        ServiceTimes::with_stream(dist, seed, streams::SERVICE)
+    }
+
+    /// The same distribution drawn from another keyed stream (e.g. init durations).
+    pub fn with_stream(dist: &LatencyDist, seed: u64, stream: u64) -> ServiceTimes {
         let kind = match dist {
             LatencyDist::Exponential(e) => Kind::Exponential { mean_us: e.mean.time().as_micros() as f64 },
             LatencyDist::LogNormal(l) => {
@@ -37,7 +42,7 @@ impl ServiceTimes {
             }
             LatencyDist::Constant(d) => Kind::Constant { us: d.time().as_micros() as f64 },
         };
-        ServiceTimes { kind, stream: Stream::new(seed, streams::SERVICE) }
+        ServiceTimes { kind, stream: Stream::new(seed, stream) }
     }
 
     /// Service time of request `id` in microseconds (before version and fault factors).

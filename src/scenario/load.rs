@@ -316,6 +316,79 @@ fn check(s: &Scenario) -> Check {
     } else if !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
     }
+    if let Some(sl) = &s.serverless {
+        check_serverless(s, sl)?;
+    }
+    Ok(())
+}
+
+/// Checks of a `serverless` section and of what the serverless engine does not model.
+fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Check {
+    use crate::serverless::LambdaDeployment;
+    if !matches!(s.strategy, StrategySpec::None) {
+        return fail("strategy", "a serverless scenario rolls out with `serverless.deployment`; leave `strategy` out");
+    }
+    for (field, empty) in
+        [("faults", s.faults.is_empty()), ("commands", s.commands.is_empty()), ("compare", s.compare.is_empty())]
+    {
+        if !empty {
+            return fail(field, format!("`{field}` is not supported in a serverless scenario"));
+        }
+    }
+    if let Some(r) = &s.release {
+        for (i, d) in r.defects.iter().enumerate() {
+            if !matches!(
+                d,
+                super::Defect::ErrorRate(_) | super::Defect::LatencyFactor(_) | super::Defect::SegmentErrors(_)
+            ) {
+                return fail(
+                    &format!("release.defects[{i}]"),
+                    "a serverless release supports only ErrorRate, LatencyFactor and SegmentErrors",
+                );
+            }
+        }
+    }
+    match &sl.init {
+        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
+            return fail("serverless.init.mean", "must be longer than 0s");
+        }
+        LatencyDist::LogNormal(l) => {
+            if l.median.time().as_micros() == 0 {
+                return fail("serverless.init.median", "must be longer than 0s");
+            }
+            if l.p99 <= l.median {
+                return fail("serverless.init.p99", "must be longer than `median`");
+            }
+        }
+        _ => {}
+    }
+    if sl.idle_timeout.time().as_micros() == 0 {
+        return fail("serverless.idle_timeout", "must be longer than 0s");
+    }
+    for (field, v) in [
+        ("serverless.price_per_million_requests", sl.price_per_million_requests),
+        ("serverless.price_per_gb_second", sl.price_per_gb_second),
+    ] {
+        if !v.is_finite() || !(0.0..=1e6).contains(&v) {
+            return fail(field, format!("must be a price from 0 to 1000000, got {v}"));
+        }
+    }
+    if let LambdaDeployment::Canary(c) | LambdaDeployment::Linear(c) = &sl.deployment {
+        if !(0.01..100.0).contains(&c.percent.0) {
+            return fail(
+                "serverless.deployment.percent",
+                format!("must be from 0.01 to less than 100 (100 is `AllAtOnce`), got {}", c.percent.0),
+            );
+        }
+        if c.interval.time().as_secs_f64() < 1.0 {
+            return fail("serverless.deployment.interval", "must be at least 1s");
+        }
+    }
+    if let Some(a) = &sl.alarm
+        && a.period.time().as_secs_f64() < 1.0
+    {
+        return fail("serverless.alarm.period", "must be at least 1s");
+    }
     Ok(())
 }
 

@@ -61,6 +61,10 @@ pub struct Scenario {
     pub commands: Vec<ScheduledCommand>,
     #[serde(default)]
     pub cost: CostSpec,
+    /// A function instead of a fleet: when present, `deploysim run` uses the serverless
+    /// engine (`crate::serverless`). Default `None`.
+    #[serde(default)]
+    pub serverless: Option<crate::serverless::ServerlessSpec>,
 }
 
 fn default_seed() -> u64 {
