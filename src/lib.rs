@@ -16,6 +16,7 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;
+pub mod topology;
 
 use std::sync::Arc;
 

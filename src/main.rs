@@ -218,6 +218,9 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.topology.is_some() {
+        return run_topology(&scenario, json, csv.is_some() || report_dir.is_some());
+    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -240,6 +243,23 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         if let Some(ab) = &result.summary.ab {
             println!();
             print!("{}", report::ab_table(ab));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `run` on a scenario with a `topology`: its own engine, table and JSON.
+fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
+    if files {
+        eprintln!("error: --csv and --report are not available for topology scenarios; use --json");
+        return ExitCode::from(2);
+    }
+    match deploysim::topology::run(scenario) {
+        Ok(r) if json => println!("{}", r.to_json()),
+        Ok(r) => print!("{}", r.table()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
     }
     ExitCode::SUCCESS
@@ -316,6 +336,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
         match load_file(f) {
+            Ok(s) if s.topology.is_some() => println!("ok  {}  ({}, topology)", f.display(), s.name),
             Ok(s) => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
             Err(e) => {
                 eprintln!("error: {e}");

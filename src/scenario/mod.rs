@@ -58,6 +58,10 @@ pub struct Scenario {
     pub commands: Vec<ScheduledCommand>,
     #[serde(default)]
     pub cost: CostSpec,
+    /// A multi-service system with its own deployment plan; when present, `deploysim run`
+    /// runs it with the topology engine ([`crate::topology`]). Default: none.
+    #[serde(default)]
+    pub topology: Option<crate::topology::Topology>,
 }
 
 fn default_seed() -> u64 {

@@ -53,45 +53,53 @@ pub enum Event {
 }
 
 #[derive(Clone, Debug)]
-struct Entry {
+struct Entry<E> {
     time: Time,
     seq: u64,
-    event: Event,
+    event: E,
 }
 
-impl PartialEq for Entry {
+impl<E> PartialEq for Entry<E> {
     fn eq(&self, o: &Self) -> bool {
         self.time == o.time && self.seq == o.seq
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Entry {
+impl<E> Ord for Entry<E> {
     fn cmp(&self, o: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap, we want the earliest first.
         (o.time, o.seq).cmp(&(self.time, self.seq))
     }
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct EventQueue {
-    heap: BinaryHeap<Entry>,
+/// The queue of the main engine's [`Event`]s by default; other engines (the multi-service
+/// topology) bring their own event type.
+#[derive(Clone, Debug)]
+pub struct EventQueue<E = Event> {
+    heap: BinaryHeap<Entry<E>>,
     seq: u64,
 }
 
-impl EventQueue {
-    pub fn push(&mut self, time: Time, event: Event) {
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn push(&mut self, time: Time, event: E) {
         self.seq += 1;
         self.heap.push(Entry { time, seq: self.seq, event });
     }
     pub fn peek_time(&self) -> Option<Time> {
         self.heap.peek().map(|e| e.time)
     }
-    pub fn pop(&mut self) -> Option<(Time, Event)> {
+    pub fn pop(&mut self) -> Option<(Time, E)> {
         self.heap.pop().map(|e| (e.time, e.event))
     }
     pub fn len(&self) -> usize {
