@@ -276,6 +276,13 @@ fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
+    if scenario.topology.is_some() {
+        eprintln!(
+            "error: {}: `compare` runs single-service strategies; run a topology scenario with `run`",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
     if scenario.release.is_none() {
         eprintln!(
             "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",

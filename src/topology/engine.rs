@@ -226,7 +226,7 @@ fn derived_seed(seed: u64, k: u64) -> u64 {
 }
 
 impl Engine {
-    /// Builds a run; `None` if the scenario has no valid topology (loaded scenarios always do).
+    /// Builds a run; an error if the topology does not check (loaded scenarios always do).
     pub fn new(s: &Scenario, t: &Topology) -> Result<Engine, String> {
         let m = super::check::resolve(s, t).map_err(|(f, msg)| format!("{f}: {msg}"))?;
         let seed = s.seed;
