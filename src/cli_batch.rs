@@ -36,6 +36,12 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
     if scenario.serverless.is_some() {
         return fail(2, format!("{}: serverless scenarios run only with `deploysim run`", path.display()));
     }
+    if scenario.topology.is_some() {
+        return fail(
+            2,
+            format!("{}: batch runs and sweeps do not run topology scenarios yet; use `run`", path.display()),
+        );
+    }
     let variants = match &st.strategies {
         Some(names) => match deploysim::compare_variants(&scenario, Some(names)) {
             Ok(v) => v,

@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod serverless;
 pub mod sim;
 pub mod strategy;
+pub mod topology;
 
 use std::sync::Arc;
 

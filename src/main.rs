@@ -221,6 +221,9 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
     if scenario.serverless.is_some() {
         return run_serverless(&scenario, json, csv.is_some() || report_dir.is_some());
     }
+    if scenario.topology.is_some() {
+        return run_topology(&scenario, json, csv.is_some() || report_dir.is_some());
+    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -269,6 +272,23 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
     ExitCode::SUCCESS
 }
 
+/// `run` on a scenario with a `topology`: its own engine, table and JSON.
+fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
+    if files {
+        eprintln!("error: --csv and --report are not available for topology scenarios; use --json");
+        return ExitCode::from(2);
+    }
+    match deploysim::topology::run(scenario) {
+        Ok(r) if json => println!("{}", r.to_json()),
+        Ok(r) => print!("{}", r.table()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn compare(
     path: &Path,
     names: Option<&[String]>,
@@ -282,6 +302,13 @@ fn compare(
     };
     if scenario.serverless.is_some() {
         eprintln!("error: {}: serverless scenarios run only with `deploysim run`", path.display());
+        return ExitCode::from(2);
+    }
+    if scenario.topology.is_some() {
+        eprintln!(
+            "error: {}: `compare` runs single-service strategies; run a topology scenario with `run`",
+            path.display()
+        );
         return ExitCode::from(2);
     }
     if scenario.release.is_none() {
@@ -344,6 +371,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
         match load_file(f) {
+            Ok(s) if s.topology.is_some() => println!("ok  {}  ({}, topology)", f.display(), s.name),
             Ok(s) => match &s.serverless {
                 Some(sl) => println!("ok  {}  ({}, serverless, {})", f.display(), s.name, sl.deployment.name()),
                 None => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),

@@ -502,6 +502,9 @@ fn corrupted_scenarios_never_panic_the_parser() {
                             assert_eq!(r.requests, r.successes + r.errors + r.throttles, "{}", f.display());
                             continue;
                         }
+                        if s.topology.is_some() {
+                            deploysim::topology::run(&s).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                        }
                         let mut sim = deploysim::sim::Simulation::new(std::sync::Arc::new(s));
                         sim.run_to_end();
                         sim.audit().unwrap_or_else(|e| panic!("{}: {e}", f.display()));

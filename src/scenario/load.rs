@@ -316,6 +316,12 @@ fn check(s: &Scenario) -> Check {
     } else if !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
     }
+    if let Some(t) = &s.topology {
+        if s.release.is_some() {
+            return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
+        }
+        crate::topology::check(s, t)?;
+    }
     if let Some(sl) = &s.serverless {
         check_serverless(s, sl)?;
     }

@@ -65,6 +65,10 @@ pub struct Scenario {
     /// engine (`crate::serverless`). Default `None`.
     #[serde(default)]
     pub serverless: Option<crate::serverless::ServerlessSpec>,
+    /// A multi-service system with its own deployment plan; when present, `deploysim run`
+    /// runs it with the topology engine ([`crate::topology`]). Default: none.
+    #[serde(default)]
+    pub topology: Option<crate::topology::Topology>,
 }
 
 fn default_seed() -> u64 {

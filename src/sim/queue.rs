@@ -82,8 +82,8 @@ impl<E> Ord for Entry<E> {
     }
 }
 
-/// The event heap. Generic over the event type so that other engines (the serverless
-/// one) order their own events the same way; the instance engine uses [`Event`].
+/// The event heap, generic over the event type: the instance engine uses [`Event`], the
+/// serverless and multi-service engines bring their own and order them the same way.
 #[derive(Clone, Debug)]
 pub struct EventQueue<E = Event> {
     heap: BinaryHeap<Entry<E>>,

@@ -1,0 +1,334 @@
+//! The multi-service topology engine, each test a specification: API contracts under big-bang
+//! and ordered deployments, schema migrations and code rollbacks, retry amplification and
+//! retry budgets, determinism, bad input, and a queueing sanity check.
+
+use std::path::Path;
+
+use deploysim::scenario::{Scenario, load_file, parse_str};
+use deploysim::topology::{self, Report};
+
+fn load(name: &str) -> Scenario {
+    load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn run(s: &Scenario) -> Report {
+    topology::run(s).expect("a loaded topology runs")
+}
+
+/// `(requests, failed)` over whole seconds `from..to`.
+fn window(r: &Report, from: usize, to: usize) -> (u64, u64) {
+    r.series[from..to].iter().fold((0, 0), |(n, f), s| (n + s.requests, f + s.failed))
+}
+
+/// The big-bang scenario's text with its plan's steps replaced.
+fn bigbang_with_steps(steps: &str) -> Scenario {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/multi-service-bigbang.ron"))
+            .expect("readable");
+    let old = r#"steps: [Deploy(order: BigBang, to: {"orders": "v2", "payments": "v2"})]"#;
+    assert!(text.contains(old), "the scenario's plan changed; update this test");
+    parse_str("bigbang-variant.ron", &text.replace(old, &format!("steps: [{steps}]"))).expect("variant parses")
+}
+
+// ----- API contracts ---------------------------------------------------------------
+
+/// Big bang: at 2m both services start; orders (boot 10s) runs v2 from 130 s, payments
+/// (boot 2m) runs v2 from 240 s. In between every user request goes front → orders v2 →
+/// payments v1, and orders v2 requires payments API "2", which v1 does not provide: the
+/// contract fails every attempt, deterministically, so the failure ratio in those seconds
+/// is exactly 1 (a margin of 2 s at each edge for requests in flight across a switch, whose
+/// latency is ~0.1 s). Before and after, nothing else can fail (no faults, no error rates).
+#[test]
+fn big_bang_with_an_incompatible_pair_fails_every_request_until_both_are_out() {
+    let r = run(&load("multi-service-bigbang.ron"));
+    let (n, f) = window(&r, 132, 239);
+    assert!(n > 1000, "traffic in the window: {n}");
+    assert_eq!(f, n, "every request in the incompatible window fails");
+    assert_eq!(window(&r, 0, 130).1, 0, "no failure before orders v2 is live");
+    assert_eq!(window(&r, 241, r.series.len()).1, 0, "no failure once payments v2 is live");
+    assert!(r.contract_errors() > 0);
+    // Downtime is the incompatible window: 130 s to 240 s.
+    assert!((108..=111).contains(&r.downtime_s), "downtime {}", r.downtime_s);
+    assert_eq!(r.plan_finished_s, Some(240.0));
+}
+
+/// One at a time in dependency order: payments v2 (which still provides API "1") goes
+/// first, then orders v2. At every moment the caller's required API is provided by the
+/// callee's running version, so there is no contract error and no failure at all.
+#[test]
+fn one_at_a_time_in_dependency_order_has_no_contract_errors() {
+    let r = run(&load("multi-service-ordered.ron"));
+    assert_eq!(r.contract_errors(), 0);
+    assert_eq!(r.failed, 0);
+    // payments first (boot 2m from 120 s), 30 s bake, then orders (boot 10 s).
+    assert_eq!(r.plan_finished_s, Some(120.0 + 120.0 + 30.0 + 10.0));
+    let order: Vec<&str> = r.log.iter().filter(|(_, t)| t.starts_with("deploying")).map(|(_, t)| t.as_str()).collect();
+    assert_eq!(order, ["deploying payments to v2", "deploying orders to v2"]);
+}
+
+/// After the big bang completes (240 s), rolling back only payments (at 270 s; it takes its
+/// 2 minute boot, so v1 is back at 390 s) recreates the incompatible pair in the other
+/// direction: orders v2 meets payments v1 again, and every request fails from then on.
+/// Rolling back both at once is safe in this pair: orders v1 (back at 280 s) needs API "1",
+/// which payments v2 still provides, so no request fails after 241 s.
+#[test]
+fn rolling_back_only_the_callee_breaks_the_pair_again() {
+    let one = run(&bigbang_with_steps(
+        r#"Deploy(order: BigBang, to: {"orders": "v2", "payments": "v2"}), Wait("30s"), Rollback(services: ["payments"])"#,
+    ));
+    let (n, f) = window(&one, 392, 480);
+    assert!(n > 1000);
+    assert_eq!(f, n, "orders v2 against payments v1 fails every request");
+    assert_eq!(window(&one, 241, 390).1, 0);
+
+    let both = run(&bigbang_with_steps(
+        r#"Deploy(order: BigBang, to: {"orders": "v2", "payments": "v2"}), Wait("30s"), Rollback()"#,
+    ));
+    assert_eq!(window(&both, 241, both.series.len()).1, 0);
+    assert_eq!(both.service("orders").map(|s| s.version.as_str()), Some("v1"));
+}
+
+// ----- schema ------------------------------------------------------------------------
+
+/// Breaking(to: 2) at 120 s sets the oldest working level to 2; orders v1 (written for
+/// schema 1) fails every query from then on. v2 is live at 140 s and works; the rollback at
+/// 260 s brings v1 back at 280 s and, with the schema still at 2, every request fails again
+/// until the end: a code rollback does not undo a breaking migration.
+#[test]
+fn a_breaking_migration_then_a_code_rollback_keeps_failing() {
+    let r = run(&load("schema-breaking-rollback.ron"));
+    assert_eq!(window(&r, 0, 120).1, 0);
+    let (n, f) = window(&r, 121, 139);
+    assert_eq!(f, n, "v1 fails on the broken schema before v2 is live");
+    assert_eq!(window(&r, 141, 280).1, 0, "v2 works on schema 2");
+    let (n, f) = window(&r, 281, 480);
+    assert!(n > 5000);
+    assert_eq!(f, n, "after the code rollback every request touching the database fails");
+    assert_eq!(r.service("orders").map(|s| s.schema), Some(r.failed));
+}
+
+/// Expand keeps the oldest working level at 1, so v1 and v2 both work on schema 2 while
+/// the rolling update mixes them; Contract(to: 3) raises it to 2, which is what v2 needs.
+/// No schema error, no failure.
+#[test]
+fn expand_deploy_contract_has_no_errors() {
+    let r = run(&load("schema-expand-contract.ron"));
+    assert_eq!(r.schema_errors(), 0);
+    assert_eq!(r.failed, 0);
+    assert_eq!(r.schema, Some(3));
+}
+
+/// A version that needs a newer schema fails against the old one: deploying orders v2
+/// (min_schema 2) with no migration fails every request once v2 is live (140 s).
+#[test]
+fn code_that_needs_a_newer_schema_fails_on_the_old_one() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/schema-expand-contract.ron"))
+            .expect("readable");
+    let start = text.find("steps: [").expect("steps");
+    let end = start + text[start..].find("]),").expect("end of steps");
+    let text = format!("{}steps: [Deploy(to: {{\"orders\": \"v2\"}})]{}", &text[..start], &text[end + 1..]);
+    let r = run(&parse_str("needs-newer.ron", &text).expect("parses"));
+    let (n, f) = window(&r, 142, 480);
+    assert!(n > 5000);
+    assert_eq!(f, n);
+    assert_eq!(window(&r, 0, 120).1, 0);
+}
+
+/// The database as a loss system with a waiting room: `capacity` servers, `queue` places.
+/// It completes at most capacity / E[S] queries per second, so with offered traffic λ above
+/// that, at least (λ − capacity/E[S]) per second are rejected in steady state. Here λ = 50/s,
+/// capacity 5 and E[S] = 5 ms × 100 (DbOverload) = 0.5 s: at most 10/s complete, so over the
+/// 60 s fault about 2400 queries must be rejected; we require 1500 (the Poisson count of
+/// 3000 arrivals has a standard deviation of 55, the queue holds 10). Without the fault
+/// the load is 0.25 Erlang on 5 servers and nothing is rejected.
+#[test]
+fn an_overloaded_database_rejects_what_it_cannot_serve() {
+    let text = |fault: &str| {
+        format!(
+            r#"Scenario(name: "db", seed: 3, duration: "3m", traffic: (rate: Constant(rps: 50)),
+            topology: (front: "orders",
+                services: [(name: "orders", replicas: 1, concurrency: 10000, queue: 0, database: true,
+                            versions: [(name: "v1", min_schema: 1)])],
+                database: (schema: 1, capacity: 5, queue: 10, latency: Exponential(mean: "5ms")),
+                faults: [{fault}]))"#
+        )
+    };
+    let calm = run(&parse_str("db.ron", &text("")).expect("parses"));
+    assert_eq!(calm.db_rejected, 0);
+    let hot =
+        run(&parse_str("db.ron", &text(r#"(at: "1m", duration: "1m", fault: DbOverload(100))"#)).expect("parses"));
+    assert!(hot.db_rejected >= 1500, "{}", hot.db_rejected);
+    assert_eq!(hot.service("orders").map(|s| s.db), Some(hot.db_rejected));
+}
+
+// ----- retries -----------------------------------------------------------------------
+
+fn storm(budget: &str) -> Scenario {
+    // payments is down for the whole run (and the tail in which in-flight work finishes);
+    // timeouts are far above a visit's duration, so every attempt ends by an error, never by
+    // a timeout; queues are large, so no attempt is rejected.
+    let text = format!(
+        r#"Scenario(name: "storm", seed: 4, duration: "5m", traffic: (rate: Constant(rps: 40)),
+        topology: (front: "front",
+            services: [(name: "front", concurrency: 64), (name: "orders", concurrency: 64), (name: "payments")],
+            calls: [(from: "front", to: "orders", timeout: "10s", retries: 3, backoff: "5ms"{budget}),
+                    (from: "orders", to: "payments", timeout: "10s", retries: 2, backoff: "5ms"{budget})],
+            faults: [(at: "0s", duration: "1h", fault: Down("payments"))]))"#
+    );
+    parse_str("storm.ron", &text).expect("parses")
+}
+
+/// Without a budget every failed attempt is retried: a call makes exactly 1 + N attempts.
+/// Orders' own work never fails, so every attempt at orders makes one call to payments.
+/// Hence attempts(orders) = 4 × requests and attempts(payments) = 3 × attempts(orders) =
+/// 12 × requests, exactly.
+#[test]
+fn without_a_budget_retries_multiply_load_per_level_exactly() {
+    let r = run(&storm(""));
+    let requests = r.requests;
+    let fo = r.call("front", "orders").expect("edge");
+    let op = r.call("orders", "payments").expect("edge");
+    assert_eq!(fo.calls, requests);
+    assert_eq!(fo.attempts, 4 * fo.calls);
+    let orders = r.service("orders").expect("orders").attempts;
+    assert_eq!(orders, fo.attempts);
+    assert_eq!(op.calls, orders);
+    assert_eq!(op.attempts, 3 * op.calls);
+    assert_eq!(r.service("payments").expect("payments").attempts, 12 * requests);
+    assert_eq!(r.failed, requests);
+}
+
+/// With a budget (ratio r, min m per second, tumbling window W) each window allows at most
+/// r × (first attempts in it) + m × W retries, so over K windows
+/// retries ≤ r × calls + m × W × K and attempts ≤ calls × (1 + r) + m × W × K, per edge.
+/// K counts the windows up to the last event. The budget must also bind: far fewer
+/// attempts than the 12× of no budget.
+#[test]
+fn a_retry_budget_bounds_attempts() {
+    let (r, m, w) = (0.2, 1.0, 10.0);
+    let rep = run(&storm(", budget: (ratio: 0.2, min_per_sec: 1, window: \"10s\")"));
+    let k = (rep.finished_s / w).floor() + 1.0;
+    for e in &rep.calls {
+        let bound = e.calls as f64 * (1.0 + r) + m * w * k;
+        assert!(e.attempts as f64 <= bound, "{} → {}: {} attempts > {bound}", e.from, e.to, e.attempts);
+        assert!(e.retries > 0 && e.retries_denied > 0);
+    }
+    let payments = rep.service("payments").expect("payments").attempts as f64;
+    let requests = rep.requests as f64;
+    // Two levels: calls(orders → payments) = attempts(orders) ≤ requests (1 + r) + m W K.
+    let orders_bound = requests * (1.0 + r) + m * w * k;
+    assert!(payments <= orders_bound * (1.0 + r) + m * w * k);
+    assert!(payments < 2.0 * requests, "{payments} vs {requests}");
+}
+
+/// The shipped pair: the storm multiplies the load on payments far beyond the budgeted run,
+/// and the budgeted run obeys the budget's bound on each edge.
+#[test]
+fn the_shipped_retry_budget_tames_the_shipped_storm() {
+    let storm = run(&load("retry-storm.ron"));
+    let tamed = run(&load("retry-budget.ron"));
+    let p = |r: &Report| r.service("payments").expect("payments").attempts;
+    assert!(p(&storm) > 4 * p(&tamed), "{} vs {}", p(&storm), p(&tamed));
+    let k = (tamed.finished_s / 10.0).floor() + 1.0;
+    for e in &tamed.calls {
+        assert!(e.attempts as f64 <= e.calls as f64 * 1.2 + 10.0 * k);
+    }
+}
+
+// ----- determinism and bad input ----------------------------------------------------
+
+#[test]
+fn same_seed_same_result_other_seed_other_result() {
+    let mut s = load("retry-storm.ron");
+    let a = run(&s).to_json();
+    let b = run(&s).to_json();
+    assert_eq!(a, b);
+    s.seed += 1;
+    assert_ne!(a, run(&s).to_json());
+}
+
+fn rejected(topology: &str) -> deploysim::scenario::ScenarioError {
+    let text = format!("Scenario(name: \"bad\", duration: \"1m\",\n topology: ({topology}))");
+    match parse_str("bad.ron", &text) {
+        Ok(_) => panic!("accepted: {topology}"),
+        Err(e) => {
+            assert!(e.line >= 1 && e.col >= 1, "{e}");
+            e
+        }
+    }
+}
+
+#[test]
+fn bad_topologies_are_errors_that_name_the_field() {
+    let two = r#"services: [(name: "a"), (name: "b")]"#;
+    let e = rejected(&format!(r#"front: "a", {two}, calls: [(from: "a", to: "c")]"#));
+    assert_eq!(e.field, "topology.calls[0].to");
+    assert!(e.message.contains("unknown service `c`"), "{e}");
+
+    let e = rejected(&format!(r#"front: "a", {two}, calls: [(from: "a", to: "b"), (from: "b", to: "a")]"#));
+    assert!(e.message.contains("cycle") && e.message.contains("a → b → a"), "{e}");
+
+    let e = rejected(two);
+    assert!(e.message.contains("no front service"), "{e}");
+
+    let e = rejected(&format!(r#"front: "x", {two}"#));
+    assert_eq!(e.field, "topology.front");
+
+    let api = r#"front: "a", services: [
+        (name: "a", versions: [(name: "v1", requires: {"b": "3"})]),
+        (name: "b", versions: [(name: "v1", provides: ["1", "2"])])],
+        calls: [(from: "a", to: "b")]"#;
+    let e = rejected(api);
+    assert!(e.message.contains("API `3`") && e.message.contains("provided: 1, 2"), "{e}");
+
+    let e = rejected(&format!(r#"front: "a", {two}, plan: (at: "10s", steps: [Deploy(to: {{"b": "v9"}})])"#));
+    assert!(e.message.contains("no version `v9`"), "{e}");
+
+    let e =
+        rejected(&format!(r#"front: "a", {two}, database: (schema: 2), plan: (at: "10s", steps: [Expand(to: 1)])"#));
+    assert!(e.message.contains("forward"), "{e}");
+
+    let e = rejected(r#"front: "a", services: [(name: "a", versions: [(name: "v1", min_schema: 1)])]"#);
+    assert!(e.message.contains("database: true"), "{e}");
+}
+
+#[test]
+fn the_cli_rejects_a_bad_topology_with_its_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("dsim-topology-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("typo.ron");
+    std::fs::write(
+        &file,
+        "Scenario(name: \"t\", duration: \"1m\",\n  topology: (front: \"a\",\n    services: [(name: \"a\")],\n    calls: [(from: \"a\", to: \"paymnets\")]))\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim")).arg("run").arg(&file).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("typo.ron:4:") && err.contains("paymnets"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ----- sanity -----------------------------------------------------------------------
+
+/// One service, no calls, far more slots than load (100/s × 58 ms ≈ 5.8 busy of 1000): no
+/// request ever waits, so the mean latency is the sample mean of the service times. For
+/// LogNormal(median m, p99 q), σ = ln(q/m)/z₀.₉₉ and the mean is m·exp(σ²/2) (the log-normal
+/// mean), the standard deviation mean·√(exp(σ²) − 1). With ~60 000 requests the sample mean
+/// lies within 5 standard errors of the true mean.
+#[test]
+fn one_service_mean_latency_is_the_lognormal_mean() {
+    let text = r#"Scenario(name: "one", seed: 9, duration: "10m", traffic: (rate: Constant(rps: 100)),
+        topology: (front: "a", services: [(name: "a", replicas: 1, concurrency: 1000,
+            latency: LogNormal(median: "40ms", p99: "300ms"))]))"#;
+    let r = run(&parse_str("one.ron", text).expect("parses"));
+    let sigma = (300.0f64 / 40.0).ln() / 2.326_347_874_040_841;
+    let mean = 40.0 * (sigma * sigma / 2.0).exp();
+    let sd = mean * ((sigma * sigma).exp() - 1.0).sqrt();
+    let se = sd / (r.requests as f64).sqrt();
+    assert!(r.requests > 55_000);
+    assert!((r.mean_latency_ms - mean).abs() < 5.0 * se, "{} vs {mean} ± {}", r.mean_latency_ms, 5.0 * se);
+    assert_eq!(r.failed, 0);
+}
