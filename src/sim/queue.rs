@@ -50,6 +50,8 @@ pub enum Event {
     DependencyEnd,
     /// Scheduled command number `n` of the scenario.
     Command(u32),
+    /// The HorizontalPodAutoscaler's sync.
+    Autoscale,
 }
 
 #[derive(Clone, Debug)]
