@@ -113,8 +113,16 @@ pub struct Hpa {
 }
 
 impl Hpa {
-    pub fn new(spec: &Autoscaler) -> Hpa {
-        Hpa { spec: spec.clone(), recommendations: VecDeque::new(), events: VecDeque::new(), decisions: Vec::new() }
+    /// An autoscaler taken to have been running before the start with `replicas` as its
+    /// recommendation (the fleet it sized), so the first scale-down comes no sooner than
+    /// one stabilization window after time 0.
+    pub fn new(spec: &Autoscaler, replicas: u32) -> Hpa {
+        Hpa {
+            spec: spec.clone(),
+            recommendations: VecDeque::from([(Time::ZERO, replicas)]),
+            events: VecDeque::new(),
+            decisions: Vec::new(),
+        }
     }
 
     pub fn sync_period(&self) -> Time {
@@ -132,16 +140,16 @@ impl Hpa {
         // window and the highest of the scale-down window (the new one included).
         let (up_w, down_w) = (a.scale_up_stabilization.time(), a.scale_down_stabilization.time());
         let keep = up_w.max(down_w);
-        while self.recommendations.front().is_some_and(|&(t, _)| now.saturating_sub(t) >= keep && keep > Time::ZERO) {
+        while self.recommendations.front().is_some_and(|&(t, _)| now.saturating_sub(t) > keep) {
             self.recommendations.pop_front();
         }
+        // Inside a window of `w`: made after `now − w` (one made exactly `w` ago is out,
+        // as Kubernetes compares timestamps with "after the cutoff"). The new
+        // recommendation always counts.
         let within = |t: Time, w: Time| now.saturating_sub(t) < w;
         let up_floor = self.recommendations.iter().filter(|r| within(r.0, up_w)).map(|r| r.1).fold(raw, u32::min);
         let down_ceiling = self.recommendations.iter().filter(|r| within(r.0, down_w)).map(|r| r.1).fold(raw, u32::max);
         self.recommendations.push_back((now, raw));
-        if keep == Time::ZERO {
-            self.recommendations.clear();
-        }
         let stabilized = current.max(up_floor).min(down_ceiling);
 
         // Policies: the change within each period counts from the period's start.
@@ -152,7 +160,7 @@ impl Hpa {
             .map(|p| p.period().time())
             .max()
             .unwrap_or(Time::ZERO);
-        while self.events.front().is_some_and(|&(t, _)| now.saturating_sub(t) >= longest) {
+        while self.events.front().is_some_and(|&(t, _)| now.saturating_sub(t) > longest) {
             self.events.pop_front();
         }
         let changed_within = |period: Time, up: bool| -> i64 {

@@ -297,7 +297,7 @@ impl Simulation {
             dirty: false,
             finished: false,
             replicas,
-            hpa: s.autoscaler.as_ref().map(Hpa::new),
+            hpa: s.autoscaler.as_ref().map(|a| Hpa::new(a, replicas)),
             busy: 0,
             busy_area: 0.0,
             ready_area: 0.0,
