@@ -2,6 +2,7 @@
 //! defects, and the router. Plain state and pure functions; the engine in [`crate::sim`]
 //! moves it through time.
 
+pub mod autoscaler;
 pub mod flags;
 pub mod fleet;
 pub mod gate;

@@ -49,6 +49,13 @@ impl RateFn {
                 if t >= a && t < a + d { sp.peak_rps.0 } else { sp.base_rps.0 }
             }
             RateProfile::Trace(tr) => trace_at(&tr.rows, t),
+            RateProfile::Step(st) => {
+                if t < st.at.as_secs_f64() {
+                    st.from_rps.0
+                } else {
+                    st.to_rps.0
+                }
+            }
         }
     }
 
@@ -69,6 +76,12 @@ impl RateFn {
             RateProfile::Spike(sp) => {
                 let (a, d) = (sp.at.as_secs_f64(), sp.duration.as_secs_f64());
                 if t1 >= a && t0 < a + d { sp.peak_rps.0.max(sp.base_rps.0) } else { sp.base_rps.0 }
+            }
+            RateProfile::Step(st) => {
+                let at = st.at.as_secs_f64();
+                let before = if t0 < at { st.from_rps.0 } else { 0.0 };
+                let after = if t1 >= at { st.to_rps.0 } else { 0.0 };
+                before.max(after)
             }
             RateProfile::Trace(tr) => {
                 let rows = &tr.rows;

@@ -195,6 +195,9 @@ fn check(s: &Scenario) -> Check {
         }
         _ => {}
     }
+    if let Some(a) = &s.autoscaler {
+        check_autoscaler(a)?;
+    }
     let expected = s.traffic.rate.mean_rps(dur) * dur;
     if expected > MAX_EXPECTED_REQUESTS {
         return fail(
@@ -245,6 +248,12 @@ fn check(s: &Scenario) -> Check {
         check_fault(s, &format!("faults[{i}].fault"), &f.fault)?;
     }
     if let super::StrategySpec::InPlace(p) = &s.strategy {
+        if s.autoscaler.is_some() {
+            return fail(
+                "autoscaler",
+                "an in-place deployment updates the hosts it starts with; it cannot run with an autoscaler",
+            );
+        }
         let n = s.fleet.replicas.0 as u32;
         if let super::InPlaceConfig::HostCount(h) = p.config
             && h >= n
@@ -394,6 +403,46 @@ fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Che
         && a.period.time().as_secs_f64() < 1.0
     {
         return fail("serverless.alarm.period", "must be at least 1s");
+    }
+    Ok(())
+}
+
+/// The HorizontalPodAutoscaler's own rules (Kubernetes API validation: `minReplicas` ≤
+/// `maxReplicas`, a positive target, stabilization windows of 0–3600 s, policy periods of
+/// 1–1800 s).
+fn check_autoscaler(a: &super::Autoscaler) -> Check {
+    if a.min_replicas.0 > a.max_replicas.0 {
+        return fail(
+            "autoscaler.min_replicas",
+            format!("{} is more than max_replicas ({})", a.min_replicas.0, a.max_replicas.0),
+        );
+    }
+    if a.target_utilization.0 <= 0.0 {
+        return fail("autoscaler.target_utilization", "must be more than 0 (and at most 1)");
+    }
+    if a.sync_period.time().as_secs_f64() < 1.0 {
+        return fail("autoscaler.sync_period", "must be at least 1s");
+    }
+    for (name, w) in
+        [("scale_down_stabilization", a.scale_down_stabilization), ("scale_up_stabilization", a.scale_up_stabilization)]
+    {
+        if w.time().as_secs_f64() > 3600.0 {
+            return fail(&format!("autoscaler.{name}"), "must be at most 1h (3600 s, as in Kubernetes)");
+        }
+    }
+    for (name, list) in [("scale_up_policies", &a.scale_up_policies), ("scale_down_policies", &a.scale_down_policies)] {
+        if list.len() > 16 {
+            return fail(&format!("autoscaler.{name}"), "at most 16 policies are allowed");
+        }
+        for (i, p) in list.iter().enumerate() {
+            let secs = p.period().time().as_secs_f64();
+            if !(1.0..=1800.0).contains(&secs) {
+                return fail(
+                    &format!("autoscaler.{name}[{i}].period"),
+                    "must be between 1s and 30m (as in Kubernetes)",
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -69,6 +69,10 @@ pub struct Scenario {
     /// runs it with the topology engine ([`crate::topology`]). Default: none.
     #[serde(default)]
     pub topology: Option<crate::topology::Topology>,
+    /// A HorizontalPodAutoscaler on the service's `replicas`. Default `None`: the replica
+    /// count stays `fleet.replicas`.
+    #[serde(default)]
+    pub autoscaler: Option<Autoscaler>,
 }
 
 fn default_seed() -> u64 {
@@ -121,6 +125,16 @@ pub enum RateProfile {
     /// `Trace(file: "traffic.csv")`: rows `seconds,rps`, piecewise constant, path relative
     /// to the scenario file.
     Trace(TraceRate),
+    /// `Step(from_rps: 100, to_rps: 400, at: "5m")`: one jump of the rate, up or down.
+    Step(StepRate),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRate {
+    pub from_rps: Rps,
+    pub to_rps: Rps,
+    pub at: Duration,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -730,12 +744,113 @@ impl RateProfile {
             RateProfile::Diurnal(d) => d.mean_rps.0,
             RateProfile::Ramp(r) => r.from_rps.0.max(r.to_rps.0),
             RateProfile::Spike(s) => s.base_rps.0.max(s.peak_rps.0),
+            RateProfile::Step(s) => s.from_rps.0.max(s.to_rps.0),
             RateProfile::Trace(t) => {
                 let _ = horizon_s;
                 t.rows.iter().map(|r| r.1).fold(0.0, f64::max)
             }
         }
     }
+}
+
+// ----- autoscaler ----------------------------------------------------------------
+
+/// A Kubernetes HorizontalPodAutoscaler (`autoscaling/v2`) on the service's Deployment
+/// (or Argo Rollout): it sets the total `replicas` that the strategy's controller splits
+/// into pools. The metric is the busy share of the concurrency slots of the ready
+/// instances, time-averaged over each sync period (the simulator's CPU utilization).
+/// Kubernetes docs, "Horizontal Pod Autoscaling":
+/// <https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/>.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaler {
+    /// `minReplicas`. Default 1 (Kubernetes' default).
+    #[serde(default = "one_replica")]
+    pub min_replicas: Int<1, 10_000>,
+    /// `maxReplicas` (required, as in Kubernetes).
+    pub max_replicas: Int<1, 10_000>,
+    /// Target average utilization, in (0, 1]: busy slots over ready slots. Default 0.8
+    /// (the HPA's default metric is 80 % average CPU utilization).
+    #[serde(default = "default_target_utilization")]
+    pub target_utilization: Probability,
+    /// `--horizontal-pod-autoscaler-sync-period` of kube-controller-manager. Default `"15s"`.
+    #[serde(default = "default_sync_period")]
+    pub sync_period: Duration,
+    /// `--horizontal-pod-autoscaler-tolerance`: no scaling while the metric's ratio to its
+    /// target is within this of 1. Default 0.1.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: Probability,
+    /// `behavior.scaleDown.stabilizationWindowSeconds`. Default `"5m"` (300 s).
+    #[serde(default = "default_down_window")]
+    pub scale_down_stabilization: Duration,
+    /// `behavior.scaleUp.stabilizationWindowSeconds`. Default `"0s"`.
+    #[serde(default)]
+    pub scale_up_stabilization: Duration,
+    /// `behavior.scaleUp.policies` (with `selectPolicy: Max`). Default: 100 % or 4 pods
+    /// per 15 s, whichever allows more (Kubernetes' default). Empty: no limit.
+    #[serde(default = "default_up_policies")]
+    pub scale_up_policies: Vec<ScalingPolicy>,
+    /// `behavior.scaleDown.policies` (with `selectPolicy: Max`). Default: 100 % per 15 s
+    /// (Kubernetes' default). Empty: no limit.
+    #[serde(default = "default_down_policies")]
+    pub scale_down_policies: Vec<ScalingPolicy>,
+}
+
+/// One `behavior` scaling policy: at most this much change within `period`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ScalingPolicy {
+    /// `type: Pods`: `Pods(value: 4, period: "15s")`.
+    Pods(PolicyPods),
+    /// `type: Percent`: `Percent(value: 100, period: "15s")`.
+    Percent(PolicyPercent),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyPods {
+    pub value: Int<1, 10_000>,
+    pub period: Duration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyPercent {
+    pub value: Int<1, 100_000>,
+    pub period: Duration,
+}
+
+impl ScalingPolicy {
+    pub fn period(&self) -> Duration {
+        match self {
+            ScalingPolicy::Pods(p) => p.period,
+            ScalingPolicy::Percent(p) => p.period,
+        }
+    }
+}
+
+fn one_replica() -> Int<1, 10_000> {
+    Int(1)
+}
+fn default_target_utilization() -> Probability {
+    Probability(0.8)
+}
+fn default_sync_period() -> Duration {
+    Duration::secs(15)
+}
+fn default_tolerance() -> Probability {
+    Probability(0.1)
+}
+fn default_down_window() -> Duration {
+    Duration::secs(300)
+}
+fn default_up_policies() -> Vec<ScalingPolicy> {
+    vec![
+        ScalingPolicy::Percent(PolicyPercent { value: Int(100), period: Duration::secs(15) }),
+        ScalingPolicy::Pods(PolicyPods { value: Int(4), period: Duration::secs(15) }),
+    ]
+}
+fn default_down_policies() -> Vec<ScalingPolicy> {
+    vec![ScalingPolicy::Percent(PolicyPercent { value: Int(100), period: Duration::secs(15) })]
 }
 
 // ----- analysis ------------------------------------------------------------------

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Outcome, Recorder};
+use crate::model::autoscaler::{Hpa, Sample};
 use crate::model::fleet::{Fleet, NEW, POOLS, Phase, STABLE};
 use crate::model::gate::Gate;
 use crate::model::router::Router;
@@ -38,7 +39,7 @@ macro_rules! ctx {
     ($s:ident) => {
         Ctx {
             now: $s.now,
-            replicas: $s.cfg.replicas,
+            replicas: $s.replicas,
             fleet: &mut $s.fleet,
             router: &mut $s.router,
             rollout: &mut $s.rollout,
@@ -213,6 +214,15 @@ pub struct Simulation {
     wakes: Vec<Time>,
     dirty: bool,
     finished: bool,
+    /// The service's `spec.replicas` now: `fleet.replicas`, or what the autoscaler set.
+    replicas: u32,
+    hpa: Option<Hpa>,
+    /// Requests in service on instances not being deleted (the busy slots the
+    /// autoscaler's metric counts; mirrored copies included, they use the slot too).
+    busy: u64,
+    /// Time integrals since the autoscaler's last sync, slot-µs and instance-µs.
+    busy_area: f64,
+    ready_area: f64,
 }
 
 impl Simulation {
@@ -305,8 +315,16 @@ impl Simulation {
             wakes: Vec::new(),
             dirty: false,
             finished: false,
+            replicas,
+            hpa: s.autoscaler.as_ref().map(|a| Hpa::new(a, replicas)),
+            busy: 0,
+            busy_area: 0.0,
+            ready_area: 0.0,
             scenario,
         };
+        if let Some(h) = &sim.hpa {
+            sim.queue.push(h.sync_period(), Event::Autoscale);
+        }
         sim.start_fleet();
         if let Some(at) = sim.cfg.release_at {
             sim.queue.push(at, Event::Release);
@@ -421,6 +439,14 @@ impl Simulation {
     /// When a request last started running the new version's code.
     pub fn last_new_code_start(&self) -> Option<Time> {
         self.last_new_code_start
+    }
+    /// The service's `spec.replicas` now (changed only by an autoscaler).
+    pub fn replicas(&self) -> u32 {
+        self.replicas
+    }
+    /// The autoscaler with its decisions so far, if the scenario has one.
+    pub fn autoscaler(&self) -> Option<&Hpa> {
+        self.hpa.as_ref()
     }
     pub fn peak_instances(&self) -> usize {
         self.peak_instances
@@ -544,6 +570,14 @@ impl Simulation {
                 }
             }
         }
+        let busy: usize =
+            self.fleet.instances.iter().filter(|i| i.alive() && !i.deleting).map(|i| i.in_service.len()).sum();
+        if busy as u64 != self.busy {
+            return Err(format!(
+                "{busy} requests are in service on live instances but the busy count is {}",
+                self.busy
+            ));
+        }
         for i in &self.fleet.instances {
             if i.in_service.len() > self.cfg.concurrency {
                 return Err(format!(
@@ -628,6 +662,7 @@ impl Simulation {
                 | Event::Fault(_)
                 | Event::ZoneUp(_)
                 | Event::FaultChange
+                | Event::Autoscale
                 | Event::Command(_) => {}
                 _ => self.handle(e),
             }
@@ -680,6 +715,11 @@ impl Simulation {
                 let dt = (until - self.now).as_micros() as f64;
                 self.instance_area += self.fleet.alive_count() as f64 * dt;
                 self.system_area += self.in_system as f64 * dt;
+                if self.hpa.is_some() {
+                    self.busy_area += self.busy as f64 * dt;
+                    let ready: usize = self.fleet.routable.iter().map(Vec::len).sum();
+                    self.ready_area += ready as f64 * dt;
+                }
             }
             self.now = t;
         }
@@ -876,7 +916,11 @@ impl Simulation {
             rr.fail = fail;
             rr.new_code = new_code;
         }
-        self.fleet.instances[inst as usize].in_service.push(slot);
+        let i = &mut self.fleet.instances[inst as usize];
+        i.in_service.push(slot);
+        if !i.deleting {
+            self.busy += 1;
+        }
         self.queue.push(done, Event::ServiceDone { inst, slot, generation: r.generation });
         if r.deadline < done {
             self.arm_timeout(slot);
@@ -888,9 +932,12 @@ impl Simulation {
         if r.generation != generation || !matches!(r.state, ReqState::InService | ReqState::TimedOut) {
             return;
         }
-        let list = &mut self.fleet.instances[inst as usize].in_service;
-        if let Some(p) = list.iter().position(|&s| s == slot) {
-            list.swap_remove(p);
+        let i = &mut self.fleet.instances[inst as usize];
+        if let Some(p) = i.in_service.iter().position(|&s| s == slot) {
+            i.in_service.swap_remove(p);
+            if !i.deleting {
+                self.busy -= 1;
+            }
         }
         if r.state == ReqState::InService {
             self.end_slot(slot, if r.fail { Outcome::Error } else { Outcome::Success });
@@ -946,6 +993,9 @@ impl Simulation {
     /// deadline (a silent instance); otherwise they get an error now (a reset connection).
     fn fail_all(&mut self, inst: u32, hang: bool) {
         let i = &mut self.fleet.instances[inst as usize];
+        if !i.deleting {
+            self.busy -= i.in_service.len() as u64;
+        }
         let mut slots: Vec<u32> = std::mem::take(&mut i.in_service);
         slots.extend(i.queue.drain(..));
         for slot in slots {
@@ -1113,6 +1163,9 @@ impl Simulation {
     fn delete(&mut self, id: u32) {
         self.fleet.set_routable(id, false);
         let i = &mut self.fleet.instances[id as usize];
+        if !i.deleting {
+            self.busy -= i.in_service.len() as u64;
+        }
         i.deleting = true;
         i.ready = false;
         i.available = false;
@@ -1449,7 +1502,57 @@ impl Simulation {
                 self.apply_now(c);
             }
             Event::FaultChange => self.update_effects(),
+            Event::Autoscale => self.autoscale(),
         }
+    }
+
+    /// One sync of the HorizontalPodAutoscaler: measure, decide (see
+    /// [`crate::model::autoscaler`]), and hand a new `spec.replicas` to whoever owns the
+    /// pools: the strategy's controller while a rollout runs (it re-derives its pool
+    /// sizes), otherwise the pool that serves (stable before and after a rollback, new
+    /// after a promotion).
+    fn autoscale(&mut self) {
+        let Some(hpa) = self.hpa.as_mut() else {
+            return;
+        };
+        let period = hpa.sync_period();
+        self.queue.push(self.now + period, Event::Autoscale);
+        let sample = (self.ready_area > 0.0).then(|| {
+            let ready: usize = self.fleet.routable.iter().map(Vec::len).sum();
+            let existing: u32 = (0..POOLS as u8).map(|p| self.fleet.status(p).current).sum();
+            Sample {
+                utilization: self.busy_area / (self.ready_area * self.cfg.concurrency as f64),
+                ready: ready as u32,
+                unready: existing.saturating_sub(ready as u32),
+            }
+        });
+        self.busy_area = 0.0;
+        self.ready_area = 0.0;
+        let current = self.replicas;
+        let next = hpa.sync(self.now, current, sample);
+        if next == current {
+            return;
+        }
+        let target = hpa.spec.target_utilization.0;
+        let measured = sample.map_or("no metrics".to_string(), |s| {
+            format!(
+                "utilization {:.0} % of {} ready pods, target {:.0} %",
+                s.utilization * 100.0,
+                s.ready,
+                target * 100.0
+            )
+        });
+        self.log
+            .push(LogEntry { t: self.now, text: format!("autoscaler: {current} → {next} replicas ({measured})") });
+        self.replicas = next;
+        self.controller.set_replicas(next);
+        let running = self.rollout.started.is_some()
+            && !matches!(self.rollout.outcome, RolloutOutcome::Promoted | RolloutOutcome::RolledBack);
+        if !running {
+            let owner = if self.rollout.outcome == RolloutOutcome::Promoted { NEW } else { STABLE };
+            self.fleet.desired[owner as usize] = next;
+        }
+        self.dirty = true;
     }
 
     fn after_controller(&mut self) {
@@ -1514,7 +1617,7 @@ impl Simulation {
         let routed_away = dark || new_routable == 0 || weighted_away;
         let no_new_traffic = routed_away && self.new_code_in_flight == 0;
         let capacity = self.fleet.routable[STABLE as usize].len() as u32 + if dark { new_routable } else { 0 };
-        if no_new_traffic && capacity >= self.cfg.replicas {
+        if no_new_traffic && capacity >= self.replicas {
             self.rollout.recovered_at = Some(self.now);
             self.log.push(LogEntry {
                 t: self.now,

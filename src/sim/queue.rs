@@ -55,6 +55,8 @@ pub enum Event {
     FaultChange,
     /// Scheduled command number `n` of the scenario.
     Command(u32),
+    /// The HorizontalPodAutoscaler's sync.
+    Autoscale,
 }
 
 #[derive(Clone, Debug)]

@@ -24,6 +24,11 @@ pub struct AbTest {
 }
 
 impl AbTest {
+    /// The nested deployment controller.
+    pub fn deploy_mut(&mut self) -> &mut super::Controller {
+        &mut self.deploy
+    }
+
     pub fn new(spec: &AbTestSpec, replicas: u32) -> AbTest {
         AbTest {
             spec: spec.clone(),

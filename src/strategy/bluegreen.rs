@@ -52,6 +52,11 @@ pub struct BlueGreen {
 }
 
 impl BlueGreen {
+    /// A new `spec.replicas` (set by an autoscaler), used from the next scaling action on.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
+    }
+
     pub fn new(spec: &BlueGreenSpec, replicas: u32) -> BlueGreen {
         BlueGreen {
             replicas,

@@ -76,6 +76,10 @@ pub struct Canary {
     analysis: Option<AnalysisSpec>,
     analysis_start: usize,
     max_surge: u32,
+    /// `maxSurge` as written, resolved again when `replicas` changes.
+    max_surge_spec: crate::scenario::IntOrPercent,
+    /// `replicas` changed since the split was last put in place.
+    rescale: bool,
     abort_delay: Time,
     /// CodeDeploy always shifts with exact weights (load balancer listeners).
     force_weighted: bool,
@@ -104,6 +108,8 @@ impl Canary {
             analysis: spec.analysis.clone(),
             analysis_start: spec.analysis_start_step.0 as usize,
             max_surge: spec.max_surge.resolve(replicas, true),
+            max_surge_spec: spec.max_surge,
+            rescale: false,
             abort_delay: spec.abort_scale_down_delay.time(),
             force_weighted: false,
             label: "canary",
@@ -144,6 +150,20 @@ impl Canary {
         // CodeDeploy ECS blue/green brings up the full replacement task set first.
         c.scale = Some(CanaryScale { replicas: Some(crate::scenario::Int(replicas as u64)), ..Default::default() });
         c
+    }
+
+    /// A new `spec.replicas` (set by an autoscaler): Argo Rollouts re-derives the
+    /// ReplicaSets' sizes from it for the current weight on its next sync.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        if let Some(CanaryScale { replicas: Some(r), .. }) = self.scale.as_mut()
+            && self.force_weighted
+        {
+            // CodeDeploy's full replacement set follows the service's size.
+            *r = crate::scenario::Int(replicas as u64);
+        }
+        self.replicas = replicas;
+        self.max_surge = self.max_surge_spec.resolve(replicas, true);
+        self.rescale = true;
     }
 
     fn weighted(&self, cx: &Ctx) -> bool {
@@ -311,6 +331,9 @@ impl Strategy for Canary {
                 cx.rolled_back();
             }
             return;
+        }
+        if self.rescale && self.promoting_since.is_none() && self.apply_weight(cx) {
+            self.rescale = false;
         }
         if cx.rollout.paused {
             return;

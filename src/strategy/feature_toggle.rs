@@ -35,6 +35,11 @@ pub struct FeatureToggle {
 }
 
 impl FeatureToggle {
+    /// The nested deployment controller.
+    pub fn deploy_mut(&mut self) -> &mut super::Controller {
+        &mut self.deploy
+    }
+
     pub fn new(spec: &FeatureToggleSpec, replicas: u32) -> FeatureToggle {
         FeatureToggle {
             deploy: Controller::new(&spec.deploy, replicas),

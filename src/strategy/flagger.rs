@@ -33,6 +33,11 @@ pub struct Flagger {
 }
 
 impl Flagger {
+    /// A new `spec.replicas` (set by an autoscaler), used from the next scaling action on.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
+    }
+
     pub fn new(spec: &FlaggerSpec, replicas: u32) -> Flagger {
         let weights = if spec.step_weights.is_empty() {
             let (step, max) = (spec.step_weight.0.max(0.1), spec.max_weight.0);

@@ -255,6 +255,25 @@ impl Controller {
         }
     }
 
+    /// The target's `spec.replicas` changed (an autoscaler): controllers derive their
+    /// pool sizes from the new value from now on.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        match self {
+            Controller::None(_) => {}
+            Controller::Recreate(c) => c.set_replicas(replicas),
+            Controller::Rolling(c) => c.set_replicas(replicas),
+            Controller::BlueGreen(c) => c.set_replicas(replicas),
+            Controller::Canary(c) => c.set_replicas(replicas),
+            Controller::Flagger(c) => c.set_replicas(replicas),
+            Controller::FeatureToggle(c) => c.deploy_mut().set_replicas(replicas),
+            Controller::AbTest(c) => c.deploy_mut().set_replicas(replicas),
+            Controller::Shadow(c) => c.set_replicas(replicas),
+            // Refused by the scenario checks: an in-place deployment updates the hosts it
+            // found at its start.
+            Controller::InPlace(_) => {}
+        }
+    }
+
     pub fn get(&mut self) -> &mut dyn Strategy {
         match self {
             Controller::None(c) => c,

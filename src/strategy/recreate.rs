@@ -19,6 +19,11 @@ pub struct Recreate {
 }
 
 impl Recreate {
+    /// A new `spec.replicas` (set by an autoscaler), used from the next scaling action on.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
+    }
+
     pub fn new(spec: &RecreateSpec, replicas: u32) -> Recreate {
         Recreate {
             replicas,

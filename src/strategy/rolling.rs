@@ -24,6 +24,8 @@ pub struct Rolling {
     pub replicas: u32,
     pub max_surge: u32,
     pub max_unavailable: u32,
+    /// `maxSurge` and `maxUnavailable` as written, resolved again when `replicas` changes.
+    fenceposts: RollingSpec,
     /// The version being rolled to: the new one, or the stable one when rolling back.
     target: u8,
     progress: ProgressDeadline,
@@ -44,10 +46,18 @@ impl Rolling {
             replicas,
             max_surge,
             max_unavailable,
+            fenceposts: spec.clone(),
             target: NEW,
             progress: ProgressDeadline::new(spec.progress_deadline, spec.on_progress_deadline),
             started: false,
         }
+    }
+
+    /// A new `spec.replicas` (set by an autoscaler): the surge and unavailability
+    /// budgets are resolved against it, as the Deployment controller does on each sync.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
+        (self.max_surge, self.max_unavailable) = resolve_fenceposts(&self.fenceposts, replicas);
     }
 
     fn rollback(&mut self, cx: &mut Ctx, reason: &str) {

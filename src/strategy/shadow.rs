@@ -31,6 +31,11 @@ pub struct Shadow {
 }
 
 impl Shadow {
+    /// A new `spec.replicas` (set by an autoscaler), used from the next scaling action on.
+    pub fn set_replicas(&mut self, replicas: u32) {
+        self.replicas = replicas;
+    }
+
     pub fn new(spec: &ShadowSpec, replicas: u32) -> Shadow {
         Shadow {
             replicas,
