@@ -33,6 +33,15 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(2, e),
     };
+    if scenario.continuous.is_some() {
+        return fail(
+            2,
+            format!(
+                "{}: `batch` and `sweep` do not run continuous scenarios; `deploysim run` compares their strategies",
+                path.display()
+            ),
+        );
+    }
     let variants = match &st.strategies {
         Some(names) => match deploysim::compare_variants(&scenario, Some(names)) {
             Ok(v) => v,

@@ -58,6 +58,11 @@ pub struct Scenario {
     pub commands: Vec<ScheduledCommand>,
     #[serde(default)]
     pub cost: CostSpec,
+    /// A stream of releases over a period instead of one `release` (continuous
+    /// deployment, see `crate::continuous`); `duration` is then the longest window
+    /// simulated per release. Default `None`.
+    #[serde(default)]
+    pub continuous: Option<crate::continuous::ContinuousSpec>,
 }
 
 fn default_seed() -> u64 {

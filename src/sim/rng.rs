@@ -35,6 +35,13 @@ pub mod streams {
     pub const CONVERSION: u64 = 13;
     pub const VARIANT: u64 = 14;
     pub const SAMPLE: u64 = 15;
+    /// Continuous deployment (`continuous`): a release's commit gap, pipeline delay,
+    /// badness, defect and the seed of its rollout window, each keyed by release index.
+    pub const RELEASE_GAP: u64 = 16;
+    pub const RELEASE_PIPELINE: u64 = 17;
+    pub const RELEASE_BAD: u64 = 18;
+    pub const RELEASE_DEFECT: u64 = 19;
+    pub const RELEASE_WINDOW: u64 = 20;
 }
 
 /// One keyed random stream.
