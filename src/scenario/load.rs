@@ -318,7 +318,7 @@ fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Chec
         );
     }
     if matches!(s.strategy, StrategySpec::None) && s.compare.is_empty() {
-        return fail("strategy", "a continuous scenario needs a strategy (or a `compare` list) to roll releases out");
+        return fail("continuous", "needs a `strategy` (or a `compare` list) to roll its releases out");
     }
     for (i, v) in s.compare.iter().enumerate() {
         if matches!(v.strategy, StrategySpec::None) {
