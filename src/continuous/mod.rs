@@ -113,7 +113,7 @@ pub fn run_strategy(
         let start = release.ready().max(free_at);
         let w = window::run_window(scenario, spec, strategy, release, start);
         free_at = start + w.length;
-        simulated = simulated + w.length;
+        simulated += w.length;
         window_cost += w.cost;
         baseline_cost += w.baseline_cost;
         requests += w.requests;

@@ -251,7 +251,7 @@ pub fn run_window(
     }
     let r = sim.rollout().clone();
     let m = sim.metrics();
-    let incident = release.bad && m.exposed_users.len() > 0;
+    let incident = release.bad && !m.exposed_users.is_empty();
     if incident && restored_at.is_none() {
         // Unresolved at the window's end: a person ends it then.
         restored_at = Some(now);
