@@ -95,7 +95,7 @@ pub struct DoraReport {
     /// Rollouts the strategy rolled back on its own, and how many of them were bad.
     pub rolled_back_by_strategy: u64,
     pub bad_caught_by_strategy: u64,
-    /// Good releases not fully live at their window's end.
+    /// Releases not fully live at their window's end that hurt no one (abandoned).
     pub timed_out: u64,
     /// Rollouts that made at least one user's request fail (beyond the baseline).
     pub harmful_releases: u64,

@@ -50,7 +50,8 @@ pub enum ReleaseOutcome {
     Failed,
     /// The strategy rolled back on its own (analysis, progress deadline with rollback).
     RolledBackByStrategy,
-    /// A good release still not fully live at the window's end: abandoned.
+    /// Not fully live at the window's end and no user hurt (a good release stalled, or a
+    /// bad one whose code never served users, e.g. a crash-looping canary): abandoned.
     TimedOut,
 }
 
