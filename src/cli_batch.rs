@@ -42,6 +42,15 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
             format!("{}: batch runs and sweeps do not run topology scenarios yet; use `run`", path.display()),
         );
     }
+    if scenario.continuous.is_some() {
+        return fail(
+            2,
+            format!(
+                "{}: `batch` and `sweep` do not run continuous scenarios; `deploysim run` compares their strategies",
+                path.display()
+            ),
+        );
+    }
     let variants = match &st.strategies {
         Some(names) => match deploysim::compare_variants(&scenario, Some(names)) {
             Ok(v) => v,

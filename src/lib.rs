@@ -10,6 +10,7 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod batch;
+pub mod continuous;
 pub mod lesson;
 pub mod metrics;
 pub mod model;

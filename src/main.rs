@@ -224,6 +224,9 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
     if scenario.topology.is_some() {
         return run_topology(&scenario, json, csv.is_some() || report_dir.is_some());
     }
+    if scenario.continuous.is_some() {
+        return run_continuous(path, &scenario, json, csv.is_some() || report_dir.is_some());
+    }
     let result = deploysim::run(&scenario);
     if let Some(dir) = csv
         && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
@@ -289,6 +292,38 @@ fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: boo
     ExitCode::SUCCESS
 }
 
+/// `run` on a scenario with a `continuous` section: the release stream under every
+/// strategy, and their DORA metrics.
+fn run_continuous(path: &Path, scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
+    if files {
+        eprintln!(
+            "error: {}: --csv and --report are not available for a continuous scenario; use --json",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    match deploysim::continuous::run(scenario) {
+        Ok(r) if json => println!("{}", deploysim::continuous::json(&r)),
+        Ok(r) => print!("{}", deploysim::continuous::table(&r)),
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A continuous scenario runs only with `run`.
+fn reject_continuous(path: &Path, scenario: &deploysim::scenario::Scenario, command: &str) -> Option<ExitCode> {
+    scenario.continuous.is_some().then(|| {
+        eprintln!(
+            "error: {}: `{command}` does not run continuous scenarios; `deploysim run` compares their strategies",
+            path.display()
+        );
+        ExitCode::from(2)
+    })
+}
+
 fn compare(
     path: &Path,
     names: Option<&[String]>,
@@ -310,6 +345,9 @@ fn compare(
             path.display()
         );
         return ExitCode::from(2);
+    }
+    if let Some(code) = reject_continuous(path, &scenario, "compare") {
+        return code;
     }
     if scenario.release.is_none() {
         eprintln!(

@@ -160,6 +160,12 @@ impl UserSet {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Adds the members of `a` that are not in `b` (sets of the same population).
+    pub fn insert_difference(&mut self, a: &UserSet, b: &UserSet) {
+        for ((w, x), y) in self.words.iter_mut().zip(&a.words).zip(&b.words) {
+            *w |= x & !y;
+        }
+    }
     /// Members of `self` that are not in `other`.
     pub fn count_minus(&self, other: &UserSet) -> u64 {
         self.words.iter().zip(&other.words).map(|(a, b)| (a & !b).count_ones() as u64).sum()

@@ -307,23 +307,106 @@ fn check(s: &Scenario) -> Check {
             return fail("release.at", format!("must be earlier than the scenario's duration ({})", s.duration));
         }
         for (i, d) in r.defects.iter().enumerate() {
-            if let super::Defect::SegmentErrors(se) = d
-                && !s.traffic.segments.iter().any(|g| g.name == se.segment)
-                && se.segment != "default"
-            {
-                return fail(
-                    &format!("release.defects[{i}].segment"),
-                    format!("unknown segment `{}`; define it in traffic.segments", se.segment),
-                );
+            check_defect(s, d, &format!("release.defects[{i}]"))?;
+        }
+    } else if s.continuous.is_none() && !matches!(s.strategy, StrategySpec::None) {
+        return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
+    }
+    if let Some(c) = &s.continuous {
+        check_continuous(s, c)?;
+    }
+    Ok(())
+}
+
+/// Checks a defect of a release (`field` is its path).
+fn check_defect(s: &Scenario, d: &super::Defect, field: &str) -> Check {
+    if let super::Defect::SegmentErrors(se) = d
+        && !s.traffic.segments.iter().any(|g| g.name == se.segment)
+        && se.segment != "default"
+    {
+        return fail(
+            &format!("{field}.segment"),
+            format!("unknown segment `{}`; define it in traffic.segments", se.segment),
+        );
+    }
+    if let super::Defect::CrashAfterUptime(u) = d
+        && u.time().as_secs_f64() < 1.0
+    {
+        return fail(field, "mean uptime must be at least 1s");
+    }
+    Ok(())
+}
+
+/// Checks a `continuous` section and what it asks of the rest of the scenario.
+fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Check {
+    if s.release.is_some() {
+        return fail("release", "a continuous scenario draws its releases from `continuous`; remove `release`");
+    }
+    if !s.faults.is_empty() {
+        return fail("faults", "scheduled faults are not supported in a continuous scenario");
+    }
+    if !s.commands.is_empty() {
+        return fail("commands", "scheduled commands are not supported in a continuous scenario");
+    }
+    if !matches!(s.traffic.rate, RateProfile::Constant(_) | RateProfile::Diurnal(_)) {
+        return fail(
+            "traffic.rate",
+            "a continuous scenario needs a `Constant` or `Diurnal` rate (it repeats over the period)",
+        );
+    }
+    if matches!(s.strategy, StrategySpec::None) && s.compare.is_empty() {
+        return fail("continuous", "needs a `strategy` (or a `compare` list) to roll its releases out");
+    }
+    for (i, v) in s.compare.iter().enumerate() {
+        if matches!(v.strategy, StrategySpec::None) {
+            return fail(&format!("compare[{i}].strategy"), "`None` never deploys a release; remove it");
+        }
+    }
+    if c.period.time().as_secs_f64() < 3600.0 {
+        return fail("continuous.period", "must be at least 1h");
+    }
+    if c.bad_probability.0 > 0.0 && c.defects.is_empty() {
+        return fail(
+            "continuous.defects",
+            "bad_probability is above 0 but no defects are listed; add e.g. `[(weight: 1, defect: ErrorRate(0.05))]`",
+        );
+    }
+    if c.defects.len() > 32 {
+        return fail("continuous.defects", "at most 32 defects are allowed");
+    }
+    for (i, d) in c.defects.iter().enumerate() {
+        check_defect(s, &d.defect, &format!("continuous.defects[{i}].defect"))?;
+    }
+    match &c.pipeline {
+        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
+            return fail("continuous.pipeline.mean", "must be longer than 0s");
+        }
+        LatencyDist::LogNormal(l) => {
+            if l.median.time().as_micros() == 0 {
+                return fail("continuous.pipeline.median", "must be longer than 0s");
             }
-            if let super::Defect::CrashAfterUptime(u) = d
-                && u.time().as_secs_f64() < 1.0
-            {
-                return fail(&format!("release.defects[{i}]"), "mean uptime must be at least 1s");
+            if l.p99 <= l.median {
+                return fail("continuous.pipeline.p99", "must be longer than `median`");
             }
         }
-    } else if !matches!(s.strategy, StrategySpec::None) {
-        return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
+        _ => {}
+    }
+    if c.alert.window.time().as_secs_f64() < 1.0 {
+        return fail("continuous.alert.window", "must be at least 1s");
+    }
+    // Work bound: every release's window at most `duration` long, for each strategy.
+    let releases = c.releases_per_day.0 * c.period.as_secs_f64() / 86_400.0;
+    let window = s.duration.as_secs_f64();
+    let work = releases * window * s.traffic.rate.mean_rps(window);
+    if work > MAX_EXPECTED_REQUESTS {
+        return fail(
+            "continuous.releases_per_day",
+            format!(
+                "about {releases:.0} releases with windows of up to {} at this rate could make {work:.3e} requests \
+                 per strategy; the limit is {MAX_EXPECTED_REQUESTS:.0e} (shorten `duration` or lower the rate)",
+                s.duration
+            ),
+        );
     }
     if let Some(t) = &s.topology {
         if s.release.is_some() {

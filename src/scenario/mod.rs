@@ -73,6 +73,11 @@ pub struct Scenario {
     /// count stays `fleet.replicas`.
     #[serde(default)]
     pub autoscaler: Option<Autoscaler>,
+    /// A stream of releases over a period instead of one `release` (continuous
+    /// deployment, see `crate::continuous`); `duration` is then the longest window
+    /// simulated per release. Default `None`.
+    #[serde(default)]
+    pub continuous: Option<crate::continuous::ContinuousSpec>,
 }
 
 fn default_seed() -> u64 {

@@ -38,6 +38,13 @@ pub mod streams {
     pub const FAULT_DELAY: u64 = 16;
     pub const FAULT_TIMES: u64 = 17;
     pub const FAULT_LEAK: u64 = 18;
+    /// Continuous deployment (`continuous`): a release's commit gap, pipeline delay,
+    /// badness, defect and the seed of its rollout window, each keyed by release index.
+    pub const RELEASE_GAP: u64 = 19;
+    pub const RELEASE_PIPELINE: u64 = 20;
+    pub const RELEASE_BAD: u64 = 21;
+    pub const RELEASE_DEFECT: u64 = 22;
+    pub const RELEASE_WINDOW: u64 = 23;
 }
 
 /// One keyed random stream.
