@@ -312,6 +312,24 @@ fn check(s: &Scenario) -> Check {
     } else if s.continuous.is_none() && !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", format!("strategy `{}` needs a `release` to roll out", s.strategy.name()));
     }
+    let kinds = [
+        ("serverless", s.serverless.is_some()),
+        ("topology", s.topology.is_some()),
+        ("continuous", s.continuous.is_some()),
+    ];
+    let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
+    if present.len() > 1 {
+        return fail(present[1], format!("`{}` and `{}` cannot be combined in one scenario", present[0], present[1]));
+    }
+    if let Some(t) = &s.topology {
+        if s.release.is_some() {
+            return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
+        }
+        crate::topology::check(s, t)?;
+    }
+    if let Some(sl) = &s.serverless {
+        check_serverless(s, sl)?;
+    }
     if let Some(c) = &s.continuous {
         check_continuous(s, c)?;
     }
@@ -407,15 +425,6 @@ fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Chec
                 s.duration
             ),
         );
-    }
-    if let Some(t) = &s.topology {
-        if s.release.is_some() {
-            return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
-        }
-        crate::topology::check(s, t)?;
-    }
-    if let Some(sl) = &s.serverless {
-        check_serverless(s, sl)?;
     }
     Ok(())
 }
