@@ -77,7 +77,7 @@ pub enum Action {
     /// A command now, as a person at the controls would give it.
     Command(Command),
     /// Replay the run so far under another strategy (same seed, same commands).
-    SwitchStrategy(StrategySpec),
+    SwitchStrategy(Box<StrategySpec>),
     /// Show these strategies side by side (built-in names or the scenario's `compare` names).
     OpenCompare(Vec<String>),
 }

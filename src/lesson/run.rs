@@ -98,7 +98,7 @@ impl LessonRun {
             Action::SwitchStrategy(spec) => {
                 let now = self.sim.now();
                 let mut s = self.sim.session_scenario();
-                s.strategy = spec;
+                s.strategy = *spec;
                 self.notes.push(Note::Switched(s.strategy.name().into()));
                 self.sim = Simulation::new(Arc::new(s));
                 self.sim.step_until(now);
