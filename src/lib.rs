@@ -33,6 +33,21 @@ pub struct RunResult {
     pub summary: metrics::Summary,
 }
 
+/// The kind of system a scenario describes when it is not one service's instance fleet
+/// (`serverless`, `topology`, `continuous`): these run with `deploysim run`, not in the
+/// app's fleet view.
+pub fn headless_kind(s: &Scenario) -> Option<&'static str> {
+    if s.serverless.is_some() {
+        Some("serverless")
+    } else if s.topology.is_some() {
+        Some("multi-service topology")
+    } else if s.continuous.is_some() {
+        Some("continuous deployment")
+    } else {
+        None
+    }
+}
+
 /// The same scenario and seed with no rollout.
 pub fn baseline_of(scenario: &Scenario) -> Scenario {
     let mut b = scenario.clone();

@@ -99,6 +99,31 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         compare: Option<Vec<String>>,
     },
+    /// Play a lesson: in the app (presenter mode with `--presenter`), in the terminal
+    /// (`--text`), or write every step's figure for slides (`--export DIR`).
+    Lesson {
+        /// Lesson file (RON), e.g. `scenarios/lessons/canary.ron`.
+        lesson: PathBuf,
+        /// Play in the terminal: narration, questions, revealed answers and numbers. Without
+        /// terminal input it plays straight through and reveals every answer.
+        #[arg(long)]
+        text: bool,
+        /// Write each step's figure (SVG and PNG) into this directory and exit.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+        /// Width of the exported PNGs, pixels.
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        /// Large fonts, high contrast, full screen, keyboard only.
+        #[arg(long)]
+        presenter: bool,
+        /// Go to this step (1-based) first.
+        #[arg(long, default_value_t = 1)]
+        step: usize,
+        /// Save a PNG of the window at that step and exit.
+        #[arg(long, value_name = "FILE")]
+        screenshot: Option<PathBuf>,
+    },
     /// Check scenario files and report every error with file, line and column.
     Validate {
         #[arg(required = true)]
@@ -161,7 +186,88 @@ fn main() -> ExitCode {
             compare(&scenario, strategies.as_deref(), seed, json, report.as_deref())
         }
         Some(Cmd::Flags { file, users }) => flags(&file, &users),
+        Some(Cmd::Lesson { lesson: path, text, export, width, presenter, step, screenshot }) => {
+            lesson(&path, text, export.as_deref(), width, presenter, step, screenshot)
+        }
     }
+}
+
+fn lesson(
+    path: &Path,
+    text: bool,
+    export: Option<&Path>,
+    width: u32,
+    presenter: bool,
+    step: usize,
+    screenshot: Option<PathBuf>,
+) -> ExitCode {
+    use std::io::IsTerminal;
+    let loaded = match deploysim::lesson::load_lesson(path) {
+        Ok(l) => std::sync::Arc::new(l),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(64..=8192).contains(&width) {
+        eprintln!("error: --width must be from 64 to 8192 pixels");
+        return ExitCode::from(2);
+    }
+    if step == 0 || step > loaded.lesson.steps.len() {
+        eprintln!("error: --step must be from 1 to {}", loaded.lesson.steps.len());
+        return ExitCode::from(2);
+    }
+    if let Some(dir) = export {
+        return match deploysim::lesson::text::export(loaded, dir, width) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if text || !cfg!(feature = "gui") {
+        let stdin = std::io::stdin();
+        let interactive = stdin.is_terminal();
+        let mut lock = stdin.lock();
+        let input: Option<&mut dyn std::io::BufRead> = if interactive { Some(&mut lock) } else { None };
+        let mut out = std::io::stdout().lock();
+        return match deploysim::lesson::text::play(loaded, &mut out, input) {
+            Ok(()) => ExitCode::SUCCESS,
+            // A reader that stops early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    lesson_app(loaded, presenter, step, screenshot)
+}
+
+#[cfg(feature = "gui")]
+fn lesson_app(
+    lesson: std::sync::Arc<deploysim::lesson::LoadedLesson>,
+    presenter: bool,
+    step: usize,
+    screenshot: Option<PathBuf>,
+) -> ExitCode {
+    deploysim::app::run_lesson(lesson, presenter, step - 1, screenshot)
+}
+
+#[cfg(not(feature = "gui"))]
+fn lesson_app(
+    _lesson: std::sync::Arc<deploysim::lesson::LoadedLesson>,
+    _presenter: bool,
+    _step: usize,
+    _screenshot: Option<PathBuf>,
+) -> ExitCode {
+    ExitCode::SUCCESS
 }
 
 /// Loads a scenario and applies `--seed`; on error prints it and gives the exit code.

@@ -37,9 +37,13 @@ fn inspect_png(path: &Path) -> (u32, u32, usize) {
 }
 
 fn screenshot(args: &[&str], name: &str) -> PathBuf {
+    screenshot_of("gui", args, name)
+}
+
+fn screenshot_of(command: &str, args: &[&str], name: &str) -> PathBuf {
     let out = std::env::temp_dir().join(format!("deploysim-smoke-{}-{name}.png", std::process::id()));
     let mut cmd = Command::new(xvfb_run());
-    cmd.args(["-a", "-s", &format!("-screen 0 {WIDTH}x{HEIGHT}x24"), env!("CARGO_BIN_EXE_deploysim"), "gui"])
+    cmd.args(["-a", "-s", &format!("-screen 0 {WIDTH}x{HEIGHT}x24"), env!("CARGO_BIN_EXE_deploysim"), command])
         .args(args)
         .arg("--screenshot")
         .arg(&out)
@@ -74,6 +78,8 @@ fn every_strategy_renders_mid_rollout() {
         ("scenarios/feature-toggle-bad-release.ron", "4m"),
         ("scenarios/ab-test.ron", "20m"),
         ("scenarios/shadow-bad-release.ron", "6m"),
+        ("scenarios/in-place.ron", "5m40s"),
+        ("scenarios/autoscaler-canary-herd.ron", "11m"),
     ];
     for (file, at) in cases {
         let name = Path::new(file).file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -106,4 +112,18 @@ fn without_a_display_the_app_explains_itself() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no display") && err.contains("deploysim run"), "{err}");
     assert!(!err.contains("panicked"));
+}
+
+/// A lesson step in presenter mode at 1280×800 (the README's teaching picture), and a
+/// lesson on a scenario without a fleet (narration in the middle).
+#[test]
+fn lesson_in_presenter_mode_renders() {
+    for (file, step, name) in [
+        ("scenarios/lessons/canary.ron", "2", "lesson-canary"),
+        ("scenarios/lessons/big-bang.ron", "1", "lesson-big-bang"),
+    ] {
+        let png = screenshot_of("lesson", &[file, "--presenter", "--step", step], name);
+        check(&png, name);
+        let _ = std::fs::remove_file(png);
+    }
 }

@@ -12,6 +12,7 @@
 //! need no window and are tested headless.
 
 mod fleet_view;
+pub mod lesson;
 mod scene;
 mod screenshot;
 mod session;
@@ -105,6 +106,64 @@ pub fn run(opts: AppOptions) -> Result<(), String> {
 
 /// With `DEPLOYSIM_FRAME_STATS` set, prints the mean frame time (whole frame, rendering
 /// included) every 120 frames.
+/// Opens the app on a lesson at step `step` (0-based); `presenter` for a projector.
+pub fn run_lesson(
+    lesson: std::sync::Arc<crate::lesson::LoadedLesson>,
+    presenter: bool,
+    step: usize,
+    screenshot: Option<PathBuf>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    if !display_available() {
+        eprintln!(
+            "error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+             Play the lesson in the terminal instead: deploysim lesson {} --text",
+            lesson.file
+        );
+        return ExitCode::from(1);
+    }
+    let mut player = crate::lesson::player::Player::new(lesson.clone());
+    player.run.goto(step);
+    let mut session = Session::new(lesson.scenario.clone(), lesson.lesson.title.clone(), None);
+    session.playing = false;
+    let mut ui = UiState::default();
+    ui.lesson = Some(lesson::LessonState::new(player, presenter));
+    let plan = screenshot.map(ScreenshotPlan::new);
+    let mode = if presenter && plan.is_none() {
+        bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current)
+    } else {
+        bevy::window::WindowMode::Windowed
+    };
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: format!("deploysim — {}", lesson.lesson.title),
+            resolution: WindowResolution::new(1280, 800),
+            mode,
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(ClearColor(if presenter { Color::BLACK } else { Color::srgb(0.07, 0.08, 0.10) }))
+    .insert_resource(session)
+    .insert_resource(ui)
+    .add_plugins((SimPlugin, FleetViewPlugin, ScenePlugin, UiPlugin, ScreenshotPlugin))
+    .add_systems(Startup, |mut commands: Commands| {
+        commands.spawn(Camera2d);
+    });
+    if let Some(plan) = plan {
+        app.insert_resource(plan);
+    }
+    match app.run() {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(code) => {
+            eprintln!("error: the app exited with code {code}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn frame_stats(time: Res<Time<Real>>, session: Res<Session>, mut acc: Local<(u32, f64, f64)>) {
     acc.0 += 1;
     acc.1 += time.delta_secs_f64();

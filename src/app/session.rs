@@ -46,9 +46,23 @@ pub struct Session {
     pub behind: bool,
 }
 
+/// The app shows one service's fleet; the other kinds of scenario run headless.
+fn headless_error(path: &Path, kind: &str) -> ScenarioError {
+    ScenarioError {
+        file: path.display().to_string(),
+        line: 1,
+        col: 1,
+        field: String::new(),
+        message: format!("a {kind} scenario runs headless, not in the fleet view: `deploysim run {}`", path.display()),
+    }
+}
+
 impl Session {
     pub fn from_path(path: &Path) -> Result<Session, ScenarioError> {
         let s = load_file(path)?;
+        if let Some(kind) = crate::headless_kind(&s) {
+            return Err(headless_error(path, kind));
+        }
         let label = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         Ok(Session::new(s, label, Some(path.to_path_buf())))
     }
@@ -82,6 +96,17 @@ impl Session {
         let rps = s.traffic.rate.mean_rps(s.duration.as_secs_f64()).max(1.0);
         sim.set_sample_rate((300.0 / rps).min(1.0));
         sim
+    }
+
+    /// Shows `sim` (a lesson's step), paused; the summary is computed again at its end.
+    pub fn show_sim(&mut self, mut sim: Simulation) {
+        let rps = self.scenario.traffic.rate.mean_rps(self.scenario.duration.as_secs_f64()).max(1.0);
+        sim.set_sample_rate((300.0 / rps).min(1.0));
+        self.sim = sim;
+        self.playing = false;
+        self.summary = None;
+        self.baseline = None;
+        self.lanes.clear();
     }
 
     /// Starts over with the same scenario (and the same seed, so the same run).
@@ -262,6 +287,10 @@ fn apply_actions(mut actions: ResMut<Actions>, mut session: ResMut<Session>) {
                 s.restart();
             }
             Action::Load(path) => match load_file(&path) {
+                Ok(sc) if crate::headless_kind(&sc).is_some() => {
+                    let kind = crate::headless_kind(&sc).unwrap_or_default();
+                    s.message = Some(headless_error(&path, kind).to_string());
+                }
                 Ok(sc) => {
                     let label = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
                     s.set_scenario(sc, label, Some(path));

@@ -38,6 +38,8 @@ pub struct UiState {
     pub files: Vec<PathBuf>,
     /// Chart window, simulated seconds.
     pub chart_secs: usize,
+    /// The lesson being presented, if any.
+    pub lesson: Option<super::lesson::LessonState>,
 }
 
 impl Default for UiState {
@@ -58,6 +60,7 @@ impl Default for UiState {
             seed: 0,
             files,
             chart_secs: 600,
+            lesson: None,
         }
     }
 }
@@ -68,6 +71,14 @@ impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UiState>()
             .add_systems(EguiPrimaryContextPass, ui_system)
+            .add_systems(
+                Update,
+                (
+                    super::lesson::lesson_keys.run_if(not(bevy_egui::input::egui_wants_any_keyboard_input)),
+                    super::lesson::lesson_apply,
+                )
+                    .chain(),
+            )
             .add_systems(Update, click_to_crash.run_if(not(bevy_egui::input::egui_wants_any_pointer_input)));
     }
 }
@@ -81,6 +92,11 @@ fn ui_system(
     mut hidden: ResMut<FleetHidden>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    let presenter = state.lesson.as_ref().is_some_and(|l| l.presenter);
+    let zoom = if presenter { 1.35 } else { 1.0 };
+    if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+        ctx.set_zoom_factor(zoom);
+    }
     if state.seed == 0 {
         state.seed = session.scenario.seed;
     }
@@ -88,7 +104,7 @@ fn ui_system(
     if *area != rect {
         *area = rect;
     }
-    hidden.0 = state.compare && !session.lanes.is_empty();
+    hidden.0 = (state.compare && !session.lanes.is_empty()) || state.lesson.as_ref().is_some_and(|l| l.headless);
     Ok(())
 }
 
@@ -128,10 +144,37 @@ pub fn draw_ui(ctx: &egui::Context, session: &Session, state: &mut UiState, acti
         "root".into(),
         egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(viewport),
     );
-    egui::Panel::top("top").exact_size(40.0).show(&mut root, |ui| top_bar(ui, session, state, actions));
-    egui::Panel::left("controls").exact_size(330.0).resizable(false).show(&mut root, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| left_panel(ui, session, state, actions));
-    });
+    if state.lesson.as_ref().is_some_and(|l| l.headless) {
+        egui::Panel::top("top").exact_size(40.0).show(&mut root, |ui| {
+            ui.horizontal_centered(|ui| {
+                ui.heading(&session.scenario.name);
+                ui.label("— runs to the end at once; the numbers are its report");
+            });
+        });
+    } else {
+        egui::Panel::top("top").exact_size(40.0).show(&mut root, |ui| top_bar(ui, session, state, actions));
+    }
+    if let Some(l) = state.lesson.as_mut() {
+        if l.headless {
+            egui::CentralPanel::default().show(&mut root, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    ui.set_max_width(900.0);
+                    super::lesson::lesson_panel(ui, l)
+                });
+            });
+            return SceneRect::default();
+        }
+        let width = if l.presenter { 460.0 } else { 400.0 };
+        egui::Panel::right("lesson").exact_size(width).resizable(false).show(&mut root, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| super::lesson::lesson_panel(ui, l));
+        });
+    }
+    let presenter = state.lesson.as_ref().is_some_and(|l| l.presenter);
+    if !presenter {
+        egui::Panel::left("controls").exact_size(330.0).resizable(false).show(&mut root, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| left_panel(ui, session, state, actions));
+        });
+    }
     let compare = state.compare && !session.lanes.is_empty();
     if !compare {
         egui::Panel::bottom("charts").exact_size(230.0).show(&mut root, |ui| charts(ui, session, state.chart_secs));

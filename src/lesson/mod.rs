@@ -119,8 +119,13 @@ pub enum QuestionKind {
 }
 
 /// A number a lesson can state about the simulation as it stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Quantity {
+    /// A number of the run's report by its path in the JSON that `deploysim run --json`
+    /// prints (`"downtime_s"`, `"strategies[1].time_to_restore_mean_s"`): for serverless,
+    /// multi-service and continuous-deployment scenarios, which run to the end at once; for
+    /// a fleet scenario, the summary as it stands.
+    Metric(String),
     /// Simulated time, seconds.
     TimeS,
     /// Share of traffic routed to the new version now, %.
@@ -157,6 +162,8 @@ pub enum Quantity {
     DetectionS,
     /// p99 latency of the last minute, ms.
     P99LastMinuteMs,
+    /// Requests served by the new version in the last minute.
+    NewRequestsLastMinute,
 }
 
 /// A claim checked against the simulation.
@@ -196,12 +203,13 @@ pub enum ChartKind {
     Impacted,
 }
 
-/// A lesson with its scenario resolved.
+/// A lesson with its scenario resolved (and run, for the kinds that run to the end at once).
 #[derive(Clone, Debug)]
 pub struct LoadedLesson {
     pub file: String,
     pub lesson: Lesson,
     pub scenario: Scenario,
+    pub report: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 /// Reads and checks a lesson file; errors name the file, line and field like scenario errors.
@@ -237,7 +245,10 @@ pub fn parse_lesson(file: &str, text: &str, base: &Path) -> Result<LoadedLesson,
         }
     };
     check(&lesson, &scenario).map_err(|(field, m)| at(field, m))?;
-    Ok(LoadedLesson { file: file.into(), lesson, scenario })
+    let report = run::headless_report(&scenario)
+        .map_err(|m| at("scenario".into(), format!("the scenario does not run: {m}")))?
+        .map(std::sync::Arc::new);
+    Ok(LoadedLesson { file: file.into(), lesson, scenario, report })
 }
 
 fn check(l: &Lesson, s: &Scenario) -> Result<(), (String, String)> {
@@ -252,6 +263,13 @@ fn check(l: &Lesson, s: &Scenario) -> Result<(), (String, String)> {
         if st.text.len() > 4000 {
             return Err((path("text"), "narration is limited to 4000 characters".into()));
         }
+        if crate::headless_kind(s).is_some() && st.actions.iter().any(|a| !matches!(a, Action::OpenCompare(_))) {
+            return Err((
+                path("actions"),
+                "a serverless, topology or continuous scenario runs to the end at once; its steps take no actions"
+                    .into(),
+            ));
+        }
         for a in &st.actions {
             match a {
                 Action::RunUntil(d) if *d > s.duration => {
@@ -263,6 +281,9 @@ fn check(l: &Lesson, s: &Scenario) -> Result<(), (String, String)> {
                 Action::OpenCompare(names) => {
                     if !(2..=4).contains(&names.len()) {
                         return Err((path("actions"), "OpenCompare takes 2 to 4 strategies".into()));
+                    }
+                    if crate::headless_kind(s).is_some() {
+                        return Err((path("actions"), "OpenCompare needs a fleet scenario".into()));
                     }
                     crate::compare_variants(s, Some(names)).map_err(|e| (path("actions"), e))?;
                 }

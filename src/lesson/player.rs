@@ -152,7 +152,7 @@ pub fn reveal(run: &LessonRun, q: &Question, choice: Option<usize>, estimate: Op
             correct: choice.map(|c| c == *answer),
             explain: q.explain.clone(),
         },
-        QuestionKind::Estimate { quantity, unit, tolerance } => match run.value(*quantity) {
+        QuestionKind::Estimate { quantity, unit, tolerance } => match run.value(quantity) {
             Some(v) => Reveal {
                 answer: format!("{} {unit}", fmt_number(v)),
                 correct: estimate.map(|e| (e - v).abs() <= tolerance * v.abs().max(1e-9)),

@@ -37,6 +37,43 @@ pub struct LessonRun {
     pub notes: Vec<Note>,
     /// Strategies the current step asked to compare.
     pub compare: Option<Vec<String>>,
+    /// The finished report of a serverless, topology or continuous scenario, as JSON.
+    pub report: Option<Arc<serde_json::Value>>,
+}
+
+/// Runs a scenario of another kind than a fleet to the end and returns its JSON report.
+pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_json::Value>, String> {
+    let text = if s.serverless.is_some() {
+        crate::serverless::report::json(&crate::serverless::run(s).map_err(|e| e.to_string())?)
+    } else if s.topology.is_some() {
+        crate::topology::run(s).map_err(|e| e.to_string())?.to_json()
+    } else if s.continuous.is_some() {
+        crate::continuous::json(&crate::continuous::run(s).map_err(|e| e.to_string())?)
+    } else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| format!("report: {e}"))
+}
+
+/// The number at `path` (`a.b[2].c`) in a JSON value.
+pub fn json_number(v: &serde_json::Value, path: &str) -> Option<f64> {
+    let mut cur = v;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !key.is_empty() {
+            cur = cur.get(key)?;
+        }
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    match cur {
+        serde_json::Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        other => other.as_f64(),
+    }
 }
 
 impl LessonRun {
@@ -44,7 +81,8 @@ impl LessonRun {
     pub fn new(lesson: Arc<LoadedLesson>) -> LessonRun {
         let sim = Simulation::new(Arc::new(lesson.scenario.clone()));
         let baseline = Simulation::new(Arc::new(baseline_of(&lesson.scenario)));
-        LessonRun { lesson, sim, baseline, step: None, notes: Vec::new(), compare: None }
+        let report = lesson.report.clone();
+        LessonRun { lesson, sim, baseline, step: None, notes: Vec::new(), compare: None, report }
     }
 
     /// Goes to step `k`: forward by running the steps in between, backward by re-simulating
@@ -148,7 +186,7 @@ impl LessonRun {
     }
 
     /// The value of `q` now (`None` where it has no value yet, e.g. detection before an abort).
-    pub fn value(&self, q: Quantity) -> Option<f64> {
+    pub fn value(&self, q: &Quantity) -> Option<f64> {
         let m = self.sim.metrics();
         let b = self.baseline.metrics();
         let active = m.active_users.len().max(1) as f64;
@@ -163,6 +201,13 @@ impl LessonRun {
             (c > 0.0).then(|| a / c)
         };
         Some(match q {
+            Quantity::Metric(path) => match &self.report {
+                Some(r) => json_number(r, path)?,
+                None => {
+                    let summary = crate::metrics::Summary::compute(&self.sim, &self.baseline);
+                    json_number(&serde_json::to_value(&summary).ok()?, path)?
+                }
+            },
             Quantity::TimeS => self.sim.now().as_secs_f64(),
             Quantity::ShareNewPct => 100.0 * self.sim.router().share_new(self.sim.fleet(), self.sim.now()),
             Quantity::ExposedUsersPct => 100.0 * m.exposed_users.len() as f64 / active,
@@ -187,6 +232,14 @@ impl LessonRun {
                 let r = self.sim.rollout();
                 (r.abort_at? - r.started?).as_secs_f64()
             }
+            Quantity::NewRequestsLastMinute => {
+                let n = m.series.len();
+                let p = crate::model::fleet::NEW as usize;
+                m.series[n.saturating_sub(60)..]
+                    .iter()
+                    .map(|r| (r.success[p] + r.error[p] + r.timeout[p] + r.rejected[p]) as f64)
+                    .sum()
+            }
             Quantity::P99LastMinuteMs => {
                 let n = m.series.len();
                 m.series[n.saturating_sub(60)..]
@@ -201,7 +254,7 @@ impl LessonRun {
     /// Whether `c` holds now, with the measured value for the message.
     pub fn check(&self, c: &Claim) -> Result<(), String> {
         match c {
-            Claim::Range { quantity, min, max } => match self.value(*quantity) {
+            Claim::Range { quantity, min, max } => match self.value(quantity) {
                 Some(v) if v >= *min && v <= *max => Ok(()),
                 Some(v) => Err(format!("{quantity:?} is {v:.3}, claimed [{min}, {max}]")),
                 None => Err(format!("{quantity:?} has no value yet, claimed [{min}, {max}]")),

@@ -57,7 +57,7 @@ pub fn write_step(p: &Player, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter_map(|c| match c {
             Claim::Range { quantity, .. } => {
-                p.run.value(*quantity).map(|v| format!("{quantity:?} = {}", fmt_number(v)))
+                p.run.value(quantity).map(|v| format!("{} = {}", quantity_name(quantity), fmt_number(v)))
             }
             Claim::Outcome(_) => Some(format!("outcome = {}", p.run.sim.rollout().outcome.label())),
         })
@@ -161,6 +161,13 @@ pub fn play(lesson: Arc<LoadedLesson>, out: &mut dyn Write, mut input: Option<&m
             }
         }
         p.handle(Input::Next);
+    }
+}
+
+fn quantity_name(q: &super::Quantity) -> String {
+    match q {
+        super::Quantity::Metric(p) => p.clone(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -1,0 +1,298 @@
+//! The lesson player in the app: a narration panel with large text, next/back, the
+//! question overlay with answers and class votes, presenter mode (zoom, high contrast,
+//! full screen, keyboard only) and the keys a presentation remote sends.
+//!
+//! The lesson itself ([`crate::lesson::player::Player`]) knows nothing of Bevy; this module
+//! maps keys and clicks to its inputs and shows the simulation as the step left it.
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+use egui::{Color32, RichText};
+
+use super::session::Session;
+use super::ui::UiState;
+use crate::lesson::player::{Input, Player};
+use crate::lesson::{Claim, QuestionKind};
+
+/// A lesson being presented.
+pub struct LessonState {
+    pub player: Player,
+    pub presenter: bool,
+    /// Inputs from clicks, applied by [`lesson_apply`].
+    pub pending: Vec<Input>,
+    /// The step (and reveal) the session last showed.
+    synced: Option<usize>,
+    /// The scenario runs to the end at once (serverless, topology, continuous): no fleet.
+    pub headless: bool,
+}
+
+impl LessonState {
+    pub fn new(player: Player, presenter: bool) -> LessonState {
+        let headless = crate::headless_kind(&player.run.lesson.scenario).is_some();
+        LessonState { player, presenter, pending: Vec::new(), synced: None, headless }
+    }
+}
+
+/// What a key does in a lesson: space, →, ↓, PageDown, Enter and `.` (presentation
+/// remotes send PageUp/PageDown and `.`) go on; ←, ↑, PageUp and Backspace go back; Home
+/// restarts; 1–9 pick an answer; `?` (or `/`, H, F1) shows the keys.
+pub fn key_input(k: KeyCode) -> Option<Input> {
+    Some(match k {
+        KeyCode::Space
+        | KeyCode::ArrowRight
+        | KeyCode::ArrowDown
+        | KeyCode::PageDown
+        | KeyCode::Enter
+        | KeyCode::NumpadEnter
+        | KeyCode::Period => Input::Next,
+        KeyCode::ArrowLeft | KeyCode::ArrowUp | KeyCode::PageUp | KeyCode::Backspace => Input::Back,
+        KeyCode::Home => Input::First,
+        KeyCode::Slash | KeyCode::KeyH | KeyCode::F1 => Input::Help,
+        KeyCode::Digit1 | KeyCode::Numpad1 => Input::Choose(0),
+        KeyCode::Digit2 | KeyCode::Numpad2 => Input::Choose(1),
+        KeyCode::Digit3 | KeyCode::Numpad3 => Input::Choose(2),
+        KeyCode::Digit4 | KeyCode::Numpad4 => Input::Choose(3),
+        KeyCode::Digit5 | KeyCode::Numpad5 => Input::Choose(4),
+        KeyCode::Digit6 | KeyCode::Numpad6 => Input::Choose(5),
+        KeyCode::Digit7 | KeyCode::Numpad7 => Input::Choose(6),
+        KeyCode::Digit8 | KeyCode::Numpad8 => Input::Choose(7),
+        KeyCode::Digit9 | KeyCode::Numpad9 => Input::Choose(8),
+        _ => return None,
+    })
+}
+
+/// Turns this frame's key presses into lesson inputs.
+pub fn lesson_keys(keys: Res<ButtonInput<KeyCode>>, mut ui: ResMut<UiState>) {
+    let Some(l) = ui.lesson.as_mut() else { return };
+    for k in keys.get_just_pressed() {
+        if let Some(i) = key_input(*k) {
+            l.pending.push(i);
+        }
+    }
+}
+
+/// Applies pending inputs and shows the step's simulation in the session.
+pub fn lesson_apply(mut ui: ResMut<UiState>, mut session: ResMut<Session>) {
+    let Some(l) = ui.lesson.as_mut() else { return };
+    for i in std::mem::take(&mut l.pending) {
+        l.player.handle(i);
+    }
+    let step = l.player.index();
+    if l.synced != Some(step) {
+        l.synced = Some(step);
+        session.show_sim(l.player.run.sim.clone());
+        if let Some(names) = l.player.run.compare.clone() {
+            let _ = session.start_compare(&names);
+            ui.compare = true;
+        } else {
+            ui.compare = false;
+        }
+    }
+}
+
+fn heading(text: &str, presenter: bool) -> RichText {
+    let r = RichText::new(text).size(if presenter { 24.0 } else { 20.0 }).strong();
+    if presenter { r.color(Color32::WHITE) } else { r }
+}
+
+fn body(text: &str, presenter: bool) -> RichText {
+    let r = RichText::new(text.replace("**", "")).size(if presenter { 19.0 } else { 16.0 });
+    if presenter { r.color(Color32::WHITE) } else { r }
+}
+
+/// The narration panel (on the right, or in the middle for a scenario without a fleet).
+pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
+    let p = &l.player;
+    let presenter = l.presenter;
+    let step = p.step();
+    ui.label(RichText::new(&p.run.lesson.lesson.title).size(14.0).color(Color32::from_gray(190)));
+    ui.label(RichText::new(format!("Step {} of {}", p.index() + 1, p.len())).size(13.0).color(Color32::from_gray(170)));
+    ui.add_space(4.0);
+    ui.label(heading(&step.title, presenter));
+    ui.add_space(6.0);
+    for para in step.text.split('\n') {
+        ui.label(body(para, presenter));
+    }
+    let numbers: Vec<String> = step
+        .claims
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Range { quantity, .. } => p.run.value(quantity).map(|v| {
+                let name = match quantity {
+                    crate::lesson::Quantity::Metric(m) => m.clone(),
+                    q => format!("{q:?}"),
+                };
+                format!("{name}: {}", crate::lesson::player::fmt_number(v))
+            }),
+            Claim::Outcome(_) => Some(format!("outcome: {}", p.run.sim.rollout().outcome.label())),
+        })
+        .collect();
+    if !numbers.is_empty() && (step.question.is_none() || p.revealed) {
+        ui.add_space(6.0);
+        for n in numbers {
+            ui.label(RichText::new(n).monospace().size(if presenter { 16.0 } else { 13.0 }).color(Color32::LIGHT_BLUE));
+        }
+    }
+    if let Some(q) = &step.question {
+        ui.add_space(10.0);
+        ui.separator();
+        ui.label(heading(&q.prompt, presenter));
+        match &q.kind {
+            QuestionKind::Choice { options, answer } => {
+                for (i, o) in options.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        let chosen = p.choice == Some(i);
+                        let mut text =
+                            RichText::new(format!("{}  {o}", i + 1)).size(if presenter { 19.0 } else { 15.0 });
+                        if p.revealed && i == *answer {
+                            text = text.color(Color32::from_rgb(90, 220, 120)).strong();
+                        } else if chosen {
+                            text = text.color(Color32::from_rgb(255, 210, 80)).strong();
+                        }
+                        if ui.selectable_label(chosen, text).clicked() {
+                            l.pending.push(Input::Choose(i));
+                        }
+                        if !p.revealed && ui.small_button("+1 vote").clicked() {
+                            l.pending.push(Input::Vote(i));
+                        }
+                        if p.votes.get(i).is_some_and(|&v| v > 0) {
+                            ui.label(format!("{} votes", p.votes[i]));
+                        }
+                    });
+                }
+            }
+            QuestionKind::Estimate { unit, .. } => {
+                ui.label(body(&format!("Estimate, in {unit}."), presenter));
+            }
+        }
+        if let Some(r) = p.answer() {
+            ui.add_space(8.0);
+            let verdict = match r.correct {
+                Some(true) => "  ✔ right",
+                Some(false) => "  ✘ not quite",
+                None => "",
+            };
+            ui.label(
+                RichText::new(format!("Answer: {}{verdict}", r.answer))
+                    .size(if presenter { 22.0 } else { 17.0 })
+                    .strong()
+                    .color(Color32::from_rgb(90, 220, 120)),
+            );
+            ui.label(body(&r.explain, presenter));
+        } else {
+            ui.label(RichText::new("Next reveals the answer.").italics().color(Color32::from_gray(170)));
+        }
+    }
+    ui.add_space(12.0);
+    ui.horizontal(|ui| {
+        if ui.add_enabled(p.index() > 0, egui::Button::new("◀ Back")).clicked() {
+            l.pending.push(Input::Back);
+        }
+        let next = if p.waiting() { "Reveal ▶" } else { "Next ▶" };
+        if ui.add_enabled(p.waiting() || !p.is_last(), egui::Button::new(next)).clicked() {
+            l.pending.push(Input::Next);
+        }
+        if ui.button("?").clicked() {
+            l.pending.push(Input::Help);
+        }
+    });
+    if p.help {
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new(
+                "Space, →, ↓, PageDown, Enter, . — next (reveals a question first)\n\
+                 ←, ↑, PageUp, Backspace — back (re-simulates)\nHome — first step\n\
+                 1–9 — pick an answer\n? — this help",
+            )
+            .monospace(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A lesson app without a window: the key system and the player, as the presenter
+    /// drives them.
+    fn app(file: &str) -> App {
+        let l = Arc::new(crate::lesson::load_lesson(Path::new(file)).unwrap_or_else(|e| panic!("{e}")));
+        let session = Session::new(l.scenario.clone(), "t".into(), None);
+        let mut ui = UiState::default();
+        ui.lesson = Some(LessonState::new(Player::new(l), true));
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<KeyCode>>()
+            .insert_resource(session)
+            .insert_resource(ui)
+            .add_systems(Update, (lesson_keys, lesson_apply).chain());
+        app
+    }
+
+    fn press(app: &mut App, k: KeyCode) {
+        {
+            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+            keys.press(k);
+        }
+        app.update();
+        let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+        keys.release(k);
+        keys.clear();
+    }
+
+    fn step(app: &App) -> usize {
+        app.world().resource::<UiState>().lesson.as_ref().map_or(usize::MAX, |l| l.player.index())
+    }
+
+    #[test]
+    fn presenter_keys_drive_the_lesson_and_back_rewinds() {
+        let mut app = app("scenarios/lessons/blue-green.ron");
+        app.update();
+        assert_eq!(step(&app), 0);
+        let t0 = app.world().resource::<Session>().sim.now();
+        press(&mut app, KeyCode::Space);
+        assert_eq!(step(&app), 1);
+        // The session shows the step's simulation: 5m15s, twenty instances.
+        let s = app.world().resource::<Session>();
+        assert_eq!(s.sim.now().as_secs_f64(), 315.0);
+        assert_eq!(s.sim.fleet().alive_count(), 20);
+        // The question waits: PageDown (a remote's "next") reveals it without moving on.
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(step(&app), 1);
+        let revealed = app.world().resource::<UiState>().lesson.as_ref().and_then(|l| l.player.answer());
+        assert!(revealed.is_some_and(|r| r.answer.starts_with('2')), "the answer shows the doubled cost");
+        press(&mut app, KeyCode::Period);
+        assert_eq!(step(&app), 2);
+        // Back twice (← and PageUp): the first step's simulation, re-simulated exactly.
+        press(&mut app, KeyCode::ArrowLeft);
+        press(&mut app, KeyCode::PageUp);
+        assert_eq!(step(&app), 0);
+        assert_eq!(app.world().resource::<Session>().sim.now(), t0);
+        // To the last step; answer 2 ("No") by key, reveal with Enter.
+        for k in [KeyCode::ArrowRight, KeyCode::Space, KeyCode::Space, KeyCode::Space] {
+            press(&mut app, k);
+        }
+        assert_eq!(step(&app), 3);
+        press(&mut app, KeyCode::Digit2);
+        press(&mut app, KeyCode::Enter);
+        let r = app.world().resource::<UiState>().lesson.as_ref().and_then(|l| l.player.answer()).expect("revealed");
+        assert_eq!(r.correct, Some(true));
+        press(&mut app, KeyCode::Slash);
+        assert!(app.world().resource::<UiState>().lesson.as_ref().is_some_and(|l| l.player.help));
+    }
+
+    #[test]
+    fn keys_a_remote_sends_are_mapped() {
+        for k in [KeyCode::Space, KeyCode::PageDown, KeyCode::ArrowRight, KeyCode::Period] {
+            assert_eq!(key_input(k), Some(Input::Next), "{k:?}");
+        }
+        for k in [KeyCode::PageUp, KeyCode::ArrowLeft] {
+            assert_eq!(key_input(k), Some(Input::Back), "{k:?}");
+        }
+        assert_eq!(key_input(KeyCode::Digit3), Some(Input::Choose(2)));
+        assert_eq!(key_input(KeyCode::KeyQ), None);
+    }
+}
