@@ -340,3 +340,21 @@ fn compare_gives_every_strategy_identical_arrivals() {
     assert!(radius("canary") < radius("rolling") / 10);
     assert_eq!(radius("shadow"), 0);
 }
+
+/// Argo Rollouts on abort: the canary's weight goes back to 0 at once; only the scale-down
+/// of the canary ReplicaSet waits `abortScaleDownDelaySeconds` (default 30 s).
+#[test]
+fn canary_abort_moves_traffic_back_at_once_and_scales_down_later() {
+    let s = scenario(&std::fs::read_to_string("scenarios/canary-bad-release.ron").expect("scenario"));
+    let mut sim = simulation(&s);
+    sim.run_to_end();
+    let abort = sim.rollout().abort_at.expect("the bad canary aborts").whole_secs() as usize;
+    let series = &sim.metrics().series;
+    // The second that starts after the abort carries no traffic to the new version.
+    let next = &series[abort + 1];
+    assert_eq!(next.share_new_pct, 0.0);
+    assert_eq!(next.success[NEW as usize] + next.error[NEW as usize], 0, "requests still reach the canary");
+    // ...while the canary is still there until the delay has passed.
+    assert!(series[abort + 10].ready[NEW as usize] > 0, "scaled down before abortScaleDownDelaySeconds");
+    assert_eq!(series[abort + 45].ready[NEW as usize], 0);
+}

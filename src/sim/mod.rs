@@ -1598,9 +1598,19 @@ impl Simulation {
         }
     }
 
-    /// What a controller's actions change; reconciling stops when it stays the same.
-    fn controller_visible_state(&self) -> ([u32; POOLS], Option<[f64; POOLS]>, bool, f64, RolloutOutcome) {
-        (self.fleet.desired, self.router.weights, self.router.dns.is_some(), self.router.mirror, self.rollout.outcome)
+    /// What a controller's actions change; reconciling stops when it stays the same. An
+    /// abort counts: the controller acts on it in the same instant (Argo moves the canary's
+    /// weight back to 0 at once and only delays the scale-down).
+    #[allow(clippy::type_complexity)]
+    fn controller_visible_state(&self) -> ([u32; POOLS], Option<[f64; POOLS]>, bool, f64, RolloutOutcome, bool) {
+        (
+            self.fleet.desired,
+            self.router.weights,
+            self.router.dns.is_some(),
+            self.router.mirror,
+            self.rollout.outcome,
+            self.rollout.abort_at.is_some(),
+        )
     }
 
     /// Recovery after an abort: no routable new instance, no work left on one, and
