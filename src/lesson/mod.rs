@@ -164,6 +164,10 @@ pub enum Quantity {
     P99LastMinuteMs,
     /// Requests served by the new version in the last minute.
     NewRequestsLastMinute,
+    /// Most instances alive at once so far (paid for).
+    PeakInstances,
+    /// Fewest ready instances in any second since the release started.
+    MinReadySinceRelease,
 }
 
 /// A claim checked against the simulation.

@@ -232,6 +232,15 @@ impl LessonRun {
                 let r = self.sim.rollout();
                 (r.abort_at? - r.started?).as_secs_f64()
             }
+            Quantity::PeakInstances => self.sim.peak_instances() as f64,
+            Quantity::MinReadySinceRelease => {
+                let from = self.sim.rollout().started?.whole_secs() as usize;
+                m.series
+                    .iter()
+                    .skip(from)
+                    .map(|r| r.ready.iter().map(|&x| f64::from(x)).sum::<f64>())
+                    .reduce(f64::min)?
+            }
             Quantity::NewRequestsLastMinute => {
                 let n = m.series.len();
                 let p = crate::model::fleet::NEW as usize;
