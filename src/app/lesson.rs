@@ -24,12 +24,29 @@ pub struct LessonState {
     synced: Option<usize>,
     /// The scenario runs to the end at once (serverless, topology, continuous): no fleet.
     pub headless: bool,
+    /// Figures asked for by the Export button: the window as it is, and the step's chart at
+    /// `export_width` pixels.
+    pub export_requested: bool,
+    pub export_width: u32,
+    pub export_message: Option<String>,
+    /// Where exported figures go (the working directory by default).
+    pub export_dir: std::path::PathBuf,
 }
 
 impl LessonState {
     pub fn new(player: Player, presenter: bool) -> LessonState {
         let headless = crate::headless_kind(&player.run.lesson.scenario).is_some();
-        LessonState { player, presenter, pending: Vec::new(), synced: None, headless }
+        LessonState {
+            player,
+            presenter,
+            pending: Vec::new(),
+            synced: None,
+            headless,
+            export_requested: false,
+            export_width: 1600,
+            export_message: None,
+            export_dir: std::path::PathBuf::from("."),
+        }
     }
 }
 
@@ -88,6 +105,34 @@ pub fn lesson_apply(mut ui: ResMut<UiState>, mut session: ResMut<Session>) {
             ui.compare = false;
         }
     }
+}
+
+/// Saves the figures the Export button asked for into the working directory:
+/// `lesson-step-NN.png` (the window) and `lesson-step-NN-CHART.png` (the step's chart).
+pub fn lesson_export(mut commands: Commands, mut ui: ResMut<UiState>) {
+    let Some(l) = ui.lesson.as_mut() else { return };
+    if !l.export_requested {
+        return;
+    }
+    l.export_requested = false;
+    let n = l.player.index() + 1;
+    let window = l.export_dir.join(format!("lesson-step-{n:02}.png"));
+    commands
+        .spawn(bevy::render::view::window::screenshot::Screenshot::primary_window())
+        .observe(bevy::render::view::window::screenshot::save_to_disk(window.clone()));
+    let title = format!("Step {n}: {}", l.player.step().title);
+    let chart = crate::report::build::run_charts(&[(title, &l.player.run.sim)]).and_then(|charts| {
+        let name = crate::lesson::text::chart_name(l.player.step().highlight);
+        let c = charts.into_iter().find(|c| c.name == name).ok_or("no chart")?;
+        let path = l.export_dir.join(format!("lesson-step-{n:02}-{}.png", c.name));
+        let png = crate::report::charts::svg_to_png_width(&c.svg, Some(l.export_width))?;
+        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    });
+    l.export_message = Some(match chart {
+        Ok(p) => format!("saved {} and {}", window.display(), p.display()),
+        Err(e) => format!("saved {}; chart: {e}", window.display()),
+    });
 }
 
 fn heading(text: &str, presenter: bool) -> RichText {
@@ -196,6 +241,17 @@ pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
             l.pending.push(Input::Help);
         }
     });
+    if !l.presenter {
+        ui.horizontal(|ui| {
+            if ui.button("Export figure").on_hover_text("the window, and the step's chart at this width").clicked() {
+                l.export_requested = true;
+            }
+            ui.add(egui::DragValue::new(&mut l.export_width).range(320..=4096).suffix(" px"));
+        });
+        if let Some(m) = &l.export_message {
+            ui.label(RichText::new(m).small());
+        }
+    }
     if p.help {
         ui.add_space(6.0);
         ui.label(
@@ -282,6 +338,30 @@ mod tests {
         assert_eq!(r.correct, Some(true));
         press(&mut app, KeyCode::Slash);
         assert!(app.world().resource::<UiState>().lesson.as_ref().is_some_and(|l| l.player.help));
+    }
+
+    /// The Export button writes the step's chart at the chosen width (the window capture
+    /// needs a renderer and is checked by the Xvfb smoke test's screenshots).
+    #[test]
+    fn export_writes_the_steps_chart_at_the_chosen_width() {
+        let mut app = app("scenarios/lessons/blue-green.ron");
+        app.add_systems(Update, lesson_export.after(lesson_apply));
+        let dir = std::env::temp_dir().join(format!("deploysim-app-export-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        {
+            let mut ui = app.world_mut().resource_mut::<UiState>();
+            let l = ui.lesson.as_mut().expect("lesson");
+            l.export_dir = dir.clone();
+            l.export_width = 800;
+            l.export_requested = true;
+        }
+        app.update();
+        let png = std::fs::read(dir.join("lesson-step-01-ready.png")).expect("the step's chart");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), 800);
+        let msg = app.world().resource::<UiState>().lesson.as_ref().and_then(|l| l.export_message.clone());
+        assert!(msg.is_some_and(|m| m.contains("lesson-step-01-ready.png")));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

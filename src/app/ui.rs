@@ -76,6 +76,7 @@ impl Plugin for UiPlugin {
                 (
                     super::lesson::lesson_keys.run_if(not(bevy_egui::input::egui_wants_any_keyboard_input)),
                     super::lesson::lesson_apply,
+                    super::lesson::lesson_export,
                 )
                     .chain(),
             )

@@ -171,7 +171,8 @@ fn quantity_name(q: &super::Quantity) -> String {
     }
 }
 
-fn chart_name(h: Option<Highlight>) -> &'static str {
+/// The chart a step points at (the failed-requests chart if none).
+pub fn chart_name(h: Option<Highlight>) -> &'static str {
     match h {
         Some(Highlight::Chart(ChartKind::Traffic)) => "traffic",
         Some(Highlight::Chart(ChartKind::Latency)) => "p99",
