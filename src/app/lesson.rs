@@ -277,8 +277,7 @@ mod tests {
     fn app(file: &str) -> App {
         let l = Arc::new(crate::lesson::load_lesson(Path::new(file)).unwrap_or_else(|e| panic!("{e}")));
         let session = Session::new(l.scenario.clone(), "t".into(), None);
-        let mut ui = UiState::default();
-        ui.lesson = Some(LessonState::new(Player::new(l), true));
+        let ui = UiState { lesson: Some(LessonState::new(Player::new(l), true)), ..UiState::default() };
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .init_resource::<ButtonInput<KeyCode>>()

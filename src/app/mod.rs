@@ -126,8 +126,7 @@ pub fn run_lesson(
     player.run.goto(step);
     let mut session = Session::new(lesson.scenario.clone(), lesson.lesson.title.clone(), None);
     session.playing = false;
-    let mut ui = UiState::default();
-    ui.lesson = Some(lesson::LessonState::new(player, presenter));
+    let ui = UiState { lesson: Some(lesson::LessonState::new(player, presenter)), ..UiState::default() };
     let plan = screenshot.map(ScreenshotPlan::new);
     let mode = if presenter && plan.is_none() {
         bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current)
