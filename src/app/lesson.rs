@@ -158,6 +158,23 @@ pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
     for para in step.text.split('\n') {
         ui.label(body(para, presenter));
     }
+    if let Some(h) = step.highlight {
+        let what = match h {
+            crate::lesson::Highlight::Chart(c) => {
+                format!("the {} chart (framed below)", format!("{c:?}").to_lowercase())
+            }
+            crate::lesson::Highlight::Instance(i) => format!("instance {i}"),
+            crate::lesson::Highlight::Steps => "the strategy's steps".into(),
+            crate::lesson::Highlight::Summary => "the summary".into(),
+        };
+        ui.add_space(4.0);
+        ui.label(
+            RichText::new(format!("Look at {what}."))
+                .italics()
+                .size(if presenter { 17.0 } else { 14.0 })
+                .color(Color32::from_rgb(255, 210, 80)),
+        );
+    }
     let numbers: Vec<String> = step
         .claims
         .iter()

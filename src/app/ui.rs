@@ -178,7 +178,13 @@ pub fn draw_ui(ctx: &egui::Context, session: &Session, state: &mut UiState, acti
     }
     let compare = state.compare && !session.lanes.is_empty();
     if !compare {
-        egui::Panel::bottom("charts").exact_size(230.0).show(&mut root, |ui| charts(ui, session, state.chart_secs));
+        let highlight = state.lesson.as_ref().and_then(|l| match l.player.step().highlight {
+            Some(crate::lesson::Highlight::Chart(c)) => Some(c),
+            _ => None,
+        });
+        egui::Panel::bottom("charts")
+            .exact_size(230.0)
+            .show(&mut root, |ui| charts(ui, session, state.chart_secs, highlight));
     }
     let free = root.available_rect_before_wrap();
     if compare {
@@ -382,7 +388,28 @@ fn line(name: &str, color: Color32, points: Vec<[f64; 2]>) -> Line<'static> {
     Line::new(name.to_string(), points).color(color)
 }
 
-fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
+/// One chart of the grid with its title; a lesson's highlighted chart gets a marker and a
+/// frame.
+fn chart_cell(ui: &mut egui::Ui, title: &str, highlighted: bool, add: impl FnOnce(&mut egui::Ui)) {
+    let yellow = Color32::from_rgb(255, 210, 80);
+    let r = ui
+        .vertical(|ui| {
+            if highlighted {
+                ui.label(RichText::new(format!("▶ {title}")).strong().color(yellow));
+            } else {
+                ui.label(title);
+            }
+            add(ui);
+        })
+        .response;
+    if highlighted {
+        ui.painter().rect_stroke(r.rect.expand(2.0), 4.0, egui::Stroke::new(2.0, yellow), egui::StrokeKind::Outside);
+    }
+}
+
+fn charts(ui: &mut egui::Ui, session: &Session, secs: usize, highlight: Option<crate::lesson::ChartKind>) {
+    use crate::lesson::ChartKind;
+    let hl = |k: ChartKind| highlight == Some(k);
     let series = window_of(&session.sim.metrics().series, secs);
     let t = |r: &SecondRecord| r.t as f64 / 60.0;
     let slo = (1.0 - session.scenario.slo.target.0) * 100.0;
@@ -413,16 +440,14 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
     let requests = |r: &SecondRecord, p: usize| (r.success[p] + r.error[p] + r.timeout[p] + r.rejected[p]) as f64;
     let ready = |r: &SecondRecord, p: usize| r.ready[p] as f64;
     egui::Grid::new("charts").num_columns(3).spacing([8.0, 2.0]).show(ui, |ui| {
-        ui.vertical(|ui| {
-            ui.label("requests / s by version");
+        chart_cell(ui, "requests / s by version", hl(ChartKind::Traffic), |ui| {
             plot("req").show(ui, |p| {
                 p.line(line("stable", STABLE_C, by_pool(requests, STABLE as usize)));
                 p.line(line("new", NEW_C, by_pool(requests, NEW as usize)));
                 marks(p);
             });
         });
-        ui.vertical(|ui| {
-            ui.label(format!("failed %  (SLO line {slo:.2} %)"));
+        chart_cell(ui, &format!("failed %  (SLO line {slo:.2} %)"), hl(ChartKind::Errors), |ui| {
             plot("err").show(ui, |p| {
                 let pts = series.iter().map(|r| [t(r), r.failed_pct()]).collect();
                 p.line(line("failed", BAD_C, pts));
@@ -430,8 +455,7 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
                 marks(p);
             });
         });
-        ui.vertical(|ui| {
-            ui.label("p99 latency (ms)");
+        chart_cell(ui, "p99 latency (ms)", hl(ChartKind::Latency), |ui| {
             plot("p99").show(ui, |p| {
                 let pts = series.iter().filter_map(|r| r.latency_p99_ms.map(|v| [t(r), v as f64])).collect();
                 p.line(line("p99", Color32::LIGHT_BLUE, pts));
@@ -439,8 +463,7 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
             });
         });
         ui.end_row();
-        ui.vertical(|ui| {
-            ui.label("ready instances");
+        chart_cell(ui, "ready instances", hl(ChartKind::Ready), |ui| {
             plot("ready").show(ui, |p| {
                 p.line(line("stable", STABLE_C, by_pool(ready, STABLE as usize)));
                 p.line(line("new", NEW_C, by_pool(ready, NEW as usize)));
@@ -448,15 +471,13 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize) {
                 marks(p);
             });
         });
-        ui.vertical(|ui| {
-            ui.label("cumulative cost");
+        chart_cell(ui, "cumulative cost", hl(ChartKind::Cost), |ui| {
             plot("cost").show(ui, |p| {
                 p.line(line("cost", Color32::GOLD, series.iter().map(|r| [t(r), r.cost]).collect()));
                 marks(p);
             });
         });
-        ui.vertical(|ui| {
-            ui.label("users impacted (≥ 1 failed request)");
+        chart_cell(ui, "users impacted (≥ 1 failed request)", hl(ChartKind::Impacted), |ui| {
             plot("users").show(ui, |p| {
                 p.line(line("users", BAD_C, series.iter().map(|r| [t(r), r.impacted_users as f64]).collect()));
                 marks(p);
