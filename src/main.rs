@@ -511,9 +511,31 @@ fn flags(path: &Path, users: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A lesson file starts (after comments) with `Lesson(`.
+fn is_lesson(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = String::new();
+    let ok = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut head)).is_ok();
+    ok && head
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("//"))
+        .is_some_and(|l| l.trim_start_matches('\u{feff}').starts_with("Lesson"))
+}
+
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for f in files {
+        if is_lesson(f) {
+            match deploysim::lesson::load_lesson(f) {
+                Ok(l) => println!("ok  {}  (lesson: {}, {} steps)", f.display(), l.lesson.title, l.lesson.steps.len()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    bad += 1;
+                }
+            }
+            continue;
+        }
         match load_file(f) {
             Ok(s) if s.topology.is_some() => println!("ok  {}  ({}, topology)", f.display(), s.name),
             Ok(s) => match &s.serverless {

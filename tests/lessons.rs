@@ -220,3 +220,23 @@ fn bad_lessons_name_file_line_and_field() {
     assert_eq!(out.status.code(), Some(2));
     let _ = Action::RunUntil;
 }
+
+/// `deploysim validate` checks lesson files too, with the same errors.
+#[test]
+fn validate_checks_lessons() {
+    let mut args: Vec<String> = vec!["validate".into()];
+    args.extend(lessons().iter().map(|p| p.to_string_lossy().into_owned()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim")).args(&args).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("(lesson: ").count(), lessons().len());
+    let bad = std::env::temp_dir().join(format!("deploysim-bad-lesson-{}.ron", std::process::id()));
+    std::fs::write(&bad, "// a lesson\nLesson(title: \"t\", scenario: Path(\"x.ron\"), steps: [(title: 1)])")
+        .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
+        .args(["validate", &bad.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2:"), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(bad);
+}
