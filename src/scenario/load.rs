@@ -208,20 +208,7 @@ fn check(s: &Scenario) -> Check {
             ),
         );
     }
-    match &s.service.latency {
-        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
-            return fail("service.latency.mean", "must be longer than 0s");
-        }
-        LatencyDist::LogNormal(l) => {
-            if l.median.time().as_micros() == 0 {
-                return fail("service.latency.median", "must be longer than 0s");
-            }
-            if l.p99 <= l.median {
-                return fail("service.latency.p99", "must be longer than `median`");
-            }
-        }
-        _ => {}
-    }
+    check_latency(&s.service.latency, "service.latency")?;
     if let Some(t) = s.service.timeout
         && t.time().as_micros() == 0
     {
@@ -395,20 +382,7 @@ fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Chec
     for (i, d) in c.defects.iter().enumerate() {
         check_defect(s, &d.defect, &format!("continuous.defects[{i}].defect"))?;
     }
-    match &c.pipeline {
-        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
-            return fail("continuous.pipeline.mean", "must be longer than 0s");
-        }
-        LatencyDist::LogNormal(l) => {
-            if l.median.time().as_micros() == 0 {
-                return fail("continuous.pipeline.median", "must be longer than 0s");
-            }
-            if l.p99 <= l.median {
-                return fail("continuous.pipeline.p99", "must be longer than `median`");
-            }
-        }
-        _ => {}
-    }
+    check_latency(&c.pipeline, "continuous.pipeline")?;
     if c.alert.window.time().as_secs_f64() < 1.0 {
         return fail("continuous.alert.window", "must be at least 1s");
     }
@@ -455,20 +429,7 @@ fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Che
             }
         }
     }
-    match &sl.init {
-        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
-            return fail("serverless.init.mean", "must be longer than 0s");
-        }
-        LatencyDist::LogNormal(l) => {
-            if l.median.time().as_micros() == 0 {
-                return fail("serverless.init.median", "must be longer than 0s");
-            }
-            if l.p99 <= l.median {
-                return fail("serverless.init.p99", "must be longer than `median`");
-            }
-        }
-        _ => {}
-    }
+    check_latency(&sl.init, "serverless.init")?;
     if sl.idle_timeout.time().as_micros() == 0 {
         return fail("serverless.idle_timeout", "must be longer than 0s");
     }
@@ -657,6 +618,21 @@ pub fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Res
         }
     })?;
     Ok(v)
+}
+
+/// A latency distribution must have a positive scale (and a log-normal a p99 above its
+/// median); `field` is its path.
+fn check_latency(d: &LatencyDist, field: &str) -> Check {
+    match d {
+        LatencyDist::Exponential(e) if e.mean.time().as_micros() == 0 => {
+            fail(&format!("{field}.mean"), "must be longer than 0s")
+        }
+        LatencyDist::LogNormal(l) if l.median.time().as_micros() == 0 => {
+            fail(&format!("{field}.median"), "must be longer than 0s")
+        }
+        LatencyDist::LogNormal(l) if l.p99 <= l.median => fail(&format!("{field}.p99"), "must be longer than `median`"),
+        _ => Ok(()),
+    }
 }
 
 /// Checks one fault (scheduled or random) against the scenario it is in.
