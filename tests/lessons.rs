@@ -240,3 +240,31 @@ fn validate_checks_lessons() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(":2:"), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_file(bad);
 }
+
+/// The actions that change what is shown: a strategy switch replays the run so far under
+/// another strategy on the same seed (the same users and requests up to that moment), and
+/// OpenCompare asks for the compare view.
+#[test]
+fn switch_strategy_replays_and_open_compare_is_noted() {
+    let text = r#"Lesson(title: "t", scenario: Path("../canary-bad-release.ron"), steps: [
+        (title: "a", actions: [RunUntil("4m")]),
+        (title: "b", actions: [SwitchStrategy(Recreate()), RunUntil("8m")]),
+        (title: "c", actions: [OpenCompare(["canary", "rolling"])]),
+    ])"#;
+    let l = Arc::new(parse_lesson("t.ron", text, Path::new("scenarios/lessons")).unwrap_or_else(|e| panic!("{e}")));
+    let mut run = LessonRun::new(l.clone());
+    run.goto(0);
+    let before = run.sim.metrics().arrivals;
+    run.goto(1);
+    assert_eq!(run.sim.scenario().strategy.name(), "recreate");
+    assert!(run.notes.contains(&Note::Switched("recreate".into())));
+    // Recreate stops every old instance at the release (5 m): a gap with no backend.
+    let dark = run.sim.metrics().series.iter().filter(|r| r.t >= 300 && r.no_backend > 0).count();
+    assert!(dark > 0, "recreate has downtime");
+    // The replay saw the same arrivals up to the switch.
+    let mut again = LessonRun::new(l.clone());
+    again.goto(0);
+    assert_eq!(again.sim.metrics().arrivals, before);
+    run.goto(2);
+    assert_eq!(run.compare.as_deref(), Some(&["canary".to_string(), "rolling".to_string()][..]));
+}

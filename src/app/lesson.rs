@@ -356,6 +356,23 @@ mod tests {
         assert!(app.world().resource::<UiState>().lesson.as_ref().is_some_and(|l| l.player.help));
     }
 
+    /// A step with OpenCompare opens the compare view with its strategies, in lockstep.
+    #[test]
+    fn open_compare_opens_the_compare_view() {
+        let mut app = app("scenarios/lessons/quiz.ron");
+        app.update();
+        let last = app.world().resource::<UiState>().lesson.as_ref().map_or(0, |l| l.player.len()) - 1;
+        for _ in 0..3 * last {
+            press(&mut app, KeyCode::Space);
+        }
+        assert_eq!(step(&app), last);
+        let s = app.world().resource::<Session>();
+        let names: Vec<&str> = s.lanes.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["canary", "rolling"]);
+        assert!(s.lanes.iter().all(|l| l.sim.now() == s.sim.now()), "lanes in lockstep with the lesson");
+        assert!(app.world().resource::<UiState>().compare);
+    }
+
     /// The Export button writes the step's chart at the chosen width (the window capture
     /// needs a renderer and is checked by the Xvfb smoke test's screenshots).
     #[test]

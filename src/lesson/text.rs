@@ -48,7 +48,19 @@ pub fn write_step(p: &Player, out: &mut dyn Write) -> io::Result<()> {
             Note::Injected(f) => writeln!(out, "   [fault injected: {f}]")?,
             Note::Commanded(c) => writeln!(out, "   [command: {c}]")?,
             Note::Switched(s) => writeln!(out, "   [replayed under strategy {s}]")?,
-            Note::Compare(names) => writeln!(out, "   [compare: {}]", names.join(", "))?,
+            Note::Compare(names) => {
+                writeln!(out, "   [compare: {}]", names.join(", "))?;
+                let s = &p.run.lesson.scenario;
+                if let Ok(variants) = crate::compare_variants(s, Some(names)) {
+                    for (name, r) in crate::compare(s, &variants) {
+                        writeln!(
+                            out,
+                            "   {name:>12}: {}, blast radius {} users, {} failed requests (whole run)",
+                            r.summary.outcome, r.summary.blast_radius_users, r.summary.failed_requests
+                        )?;
+                    }
+                }
+            }
         }
     }
     write!(out, "{}", wrap(&st.text, 78))?;
