@@ -11,8 +11,8 @@ use egui::{Color32, RichText};
 
 use super::session::Session;
 use super::ui::UiState;
+use crate::lesson::QuestionKind;
 use crate::lesson::player::{Input, Player};
-use crate::lesson::{Claim, QuestionKind};
 
 /// A lesson being presented.
 pub struct LessonState {
@@ -31,6 +31,10 @@ pub struct LessonState {
     pub export_message: Option<String>,
     /// Where exported figures go (the working directory by default).
     pub export_dir: std::path::PathBuf,
+    /// The step's numbers and the revealed answer, computed when they change rather than
+    /// every frame (a `Metric` may summarise the whole run).
+    numbers: Vec<(String, String)>,
+    reveal: Option<crate::lesson::player::Reveal>,
 }
 
 impl LessonState {
@@ -46,6 +50,8 @@ impl LessonState {
             export_width: 1600,
             export_message: None,
             export_dir: std::path::PathBuf::from("."),
+            numbers: Vec::new(),
+            reveal: None,
         }
     }
 }
@@ -91,12 +97,18 @@ pub fn lesson_keys(keys: Res<ButtonInput<KeyCode>>, mut ui: ResMut<UiState>) {
 /// Applies pending inputs and shows the step's simulation in the session.
 pub fn lesson_apply(mut ui: ResMut<UiState>, mut session: ResMut<Session>) {
     let Some(l) = ui.lesson.as_mut() else { return };
-    for i in std::mem::take(&mut l.pending) {
+    let inputs = std::mem::take(&mut l.pending);
+    let changed = !inputs.is_empty();
+    for i in inputs {
         l.player.handle(i);
     }
     let step = l.player.index();
+    if changed || l.synced != Some(step) {
+        l.reveal = l.player.answer();
+    }
     if l.synced != Some(step) {
         l.synced = Some(step);
+        l.numbers = l.player.run.numbers();
         session.show_sim(l.player.run.sim.clone());
         if let Some(names) = l.player.run.compare.clone() {
             let _ = session.start_compare(&names);
@@ -175,23 +187,10 @@ pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
                 .color(Color32::from_rgb(255, 210, 80)),
         );
     }
-    let numbers: Vec<String> = step
-        .claims
-        .iter()
-        .filter_map(|c| match c {
-            Claim::Range { quantity, .. } => p.run.value(quantity).map(|v| {
-                let name = match quantity {
-                    crate::lesson::Quantity::Metric(m) => m.clone(),
-                    q => format!("{q:?}"),
-                };
-                format!("{name}: {}", crate::lesson::player::fmt_number(v))
-            }),
-            Claim::Outcome(_) => Some(format!("outcome: {}", p.run.sim.rollout().outcome.label())),
-        })
-        .collect();
-    if !numbers.is_empty() && (step.question.is_none() || p.revealed) {
+    if !l.numbers.is_empty() && (step.question.is_none() || p.revealed) {
         ui.add_space(6.0);
-        for n in numbers {
+        for (name, value) in &l.numbers {
+            let n = format!("{name}: {value}");
             ui.label(RichText::new(n).monospace().size(if presenter { 16.0 } else { 13.0 }).color(Color32::LIGHT_BLUE));
         }
     }
@@ -227,7 +226,7 @@ pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
                 ui.label(body(&format!("Estimate, in {unit}."), presenter));
             }
         }
-        if let Some(r) = p.answer() {
+        if let Some(r) = &l.reveal {
             ui.add_space(8.0);
             let verdict = match r.correct {
                 Some(true) => "  ✔ right",

@@ -260,6 +260,25 @@ impl LessonRun {
         })
     }
 
+    /// The numbers the current step's claims speak of, as (name, value) for display.
+    pub fn numbers(&self) -> Vec<(String, String)> {
+        let Some(k) = self.step else { return Vec::new() };
+        self.lesson.lesson.steps[k]
+            .claims
+            .iter()
+            .filter_map(|c| match c {
+                Claim::Range { quantity, .. } => {
+                    let name = match quantity {
+                        Quantity::Metric(m) => m.clone(),
+                        q => format!("{q:?}"),
+                    };
+                    self.value(quantity).map(|v| (name, super::player::fmt_number(v)))
+                }
+                Claim::Outcome(_) => Some(("outcome".into(), self.sim.rollout().outcome.label().into())),
+            })
+            .collect()
+    }
+
     /// Whether `c` holds now, with the measured value for the message.
     pub fn check(&self, c: &Claim) -> Result<(), String> {
         match c {

@@ -5,9 +5,9 @@ use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::player::{Input, Player, fmt_number};
+use super::player::{Input, Player};
 use super::run::Note;
-use super::{ChartKind, Claim, Highlight, LoadedLesson, QuestionKind};
+use super::{ChartKind, Highlight, LoadedLesson, QuestionKind};
 
 fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
@@ -64,16 +64,7 @@ pub fn write_step(p: &Player, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     write!(out, "{}", wrap(&st.text, 78))?;
-    let numbers: Vec<String> = st
-        .claims
-        .iter()
-        .filter_map(|c| match c {
-            Claim::Range { quantity, .. } => {
-                p.run.value(quantity).map(|v| format!("{} = {}", quantity_name(quantity), fmt_number(v)))
-            }
-            Claim::Outcome(_) => Some(format!("outcome = {}", p.run.sim.rollout().outcome.label())),
-        })
-        .collect();
+    let numbers: Vec<String> = p.run.numbers().into_iter().map(|(n, v)| format!("{n} = {v}")).collect();
     if !numbers.is_empty() {
         writeln!(out, "   Numbers: {}", numbers.join(", "))?;
     }
@@ -173,13 +164,6 @@ pub fn play(lesson: Arc<LoadedLesson>, out: &mut dyn Write, mut input: Option<&m
             }
         }
         p.handle(Input::Next);
-    }
-}
-
-fn quantity_name(q: &super::Quantity) -> String {
-    match q {
-        super::Quantity::Metric(p) => p.clone(),
-        other => format!("{other:?}"),
     }
 }
 

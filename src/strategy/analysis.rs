@@ -203,6 +203,20 @@ impl AnalysisRun {
     }
 }
 
+/// An analysis step: starts the run on `pool` the first time (named `name`), then polls it;
+/// returns its phase and message.
+pub fn poll_step(
+    slot: &mut Option<AnalysisRun>,
+    cx: &mut Ctx,
+    name: impl FnOnce() -> String,
+    spec: &AnalysisSpec,
+    pool: u8,
+) -> (Phase, String) {
+    let run = slot.get_or_insert_with(|| AnalysisRun::start_on(cx, &name(), spec, pool));
+    let phase = run.poll(cx);
+    (phase, run.message.clone())
+}
+
 /// What a rollout does with an analysis phase, as Argo does: Failed or Error aborts,
 /// Inconclusive waits for a person to promote or abort, anything else goes on.
 pub enum Reaction {

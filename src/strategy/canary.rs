@@ -18,7 +18,7 @@
 //! Simplification: the canary is scaled up first and the stable side is scaled down once
 //! the canary is available (Argo interleaves both within maxSurge/maxUnavailable).
 
-use super::analysis::{AnalysisRun, Phase, Reaction, needs_baseline, react};
+use super::analysis::{AnalysisRun, Phase, Reaction, needs_baseline, poll_step, react};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
 use crate::model::fleet::{BASELINE, NEW, STABLE};
 use crate::scenario::{
@@ -268,15 +268,8 @@ impl Canary {
                 self.apply_weight(cx)
             }
             CanaryStep::Analysis(spec) => {
-                if self.step_run.is_none() {
-                    let name = format!("step {}", self.step + 1);
-                    self.step_run = Some(AnalysisRun::start(cx, &name, &spec));
-                }
-                let Some(run) = self.step_run.as_mut() else {
-                    return false;
-                };
-                let phase = run.poll(cx);
-                let message = run.message.clone();
+                let step = self.step;
+                let (phase, message) = poll_step(&mut self.step_run, cx, || format!("step {}", step + 1), &spec, NEW);
                 self.on_analysis(cx, phase, &message) && phase == Phase::Successful
             }
         }

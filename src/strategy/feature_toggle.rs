@@ -9,7 +9,7 @@
 //! switch (a command, or a failed analysis) turns the new code off for everyone on the
 //! next request, without a redeploy.
 
-use super::analysis::{AnalysisRun, Phase, Reaction, react};
+use super::analysis::{AnalysisRun, Phase, Reaction, poll_step, react};
 use super::{Controller, Ctx, RolloutCommand, RolloutOutcome, RolloutState, Strategy, with_inner};
 use crate::metrics::NEW_CODE;
 use crate::model::flags::{Flag, FlagRule, PercentageRollout};
@@ -119,15 +119,9 @@ impl FeatureToggle {
                 false
             }
             RampStep::Analysis(spec) => {
-                if self.run.is_none() {
-                    self.run =
-                        Some(AnalysisRun::start_on(cx, &format!("ramp step {}", self.step + 1), &spec, NEW_CODE));
-                }
-                let Some(run) = self.run.as_mut() else {
-                    return false;
-                };
-                let phase = run.poll(cx);
-                let message = run.message.clone();
+                let step = self.step;
+                let (phase, message) =
+                    poll_step(&mut self.run, cx, || format!("ramp step {}", step + 1), &spec, NEW_CODE);
                 self.on_analysis(cx, phase, &message) && phase == Phase::Successful
             }
         }
