@@ -83,6 +83,8 @@ pub struct Instance {
     pub crashes: u32,
     /// Incremented whenever pending lifecycle events become void (crash, outage, delete).
     pub epoch: u32,
+    /// How long the pending in-place update's install takes (see `Life::InPlaceStop`).
+    pub install: Time,
     /// Error probability of a bad configuration pushed to it (0: none).
     pub bad_config: f64,
     /// Error probability of hand-made configuration drift, kept for its whole life.
@@ -214,6 +216,7 @@ impl Fleet {
             restarts: 0,
             crashes: 0,
             epoch: 0,
+            install: Time::ZERO,
             bad_config: 0.0,
             drift: 0.0,
             in_service: Vec::new(),

@@ -1155,8 +1155,9 @@ impl Simulation {
         i.epoch += 1;
         i.version = r.pool;
         i.phase = Phase::Updating;
+        i.install = r.install;
         let t = self.now + r.block_traffic;
-        self.life_at(t, r.id, Life::InPlaceStop { install_us: r.install.as_micros() });
+        self.life_at(t, r.id, Life::InPlaceStop);
         self.dirty = true;
     }
 
@@ -1461,13 +1462,13 @@ impl Simulation {
                         self.fail_all(inst, false);
                         self.terminate(inst);
                     }
-                    Life::InPlaceStop { install_us } => {
+                    Life::InPlaceStop => {
                         self.fail_all(inst, false);
                         let i = &mut self.fleet.instances[inst as usize];
                         i.phase = Phase::Pending;
                         i.restarts = 0;
                         i.up_since = None;
-                        let t = self.now + Time::from_micros(install_us);
+                        let t = self.now + i.install;
                         self.life_at(t, inst, Life::ContainerStart);
                     }
                     Life::ProbeFailed => {
