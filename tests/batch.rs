@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use deploysim::batch::{self, Partial, Shard, aggregate};
+use deploysim::sim::Simulation;
 
 const CANARY: &str = r#"Scenario(name: "batch canary", seed: 100, duration: "15m",
     traffic: (users: 5000, rate: Constant(rps: 60)),
@@ -220,4 +221,61 @@ fn decode_png(path: &Path) {
     assert!(info.width > 100 && info.height > 100);
     let first = &buf[..4];
     assert!(buf.chunks(4).any(|px| px != first), "{} is blank", path.display());
+}
+
+/// A run that reads its arrivals, users and service times from a seed's shared tape is
+/// the same run as one that draws them itself: for every single-service scenario in
+/// `scenarios/` (constant, diurnal, spike and step rates, faults, mirroring, flags,
+/// the autoscaler, commands), on two seeds, the summaries and every per-second record
+/// are equal. A tape made for another seed is not used.
+#[test]
+fn a_shared_tape_changes_no_result() {
+    use deploysim::sim::tape::RequestTape;
+    use std::sync::Arc;
+    let mut checked = 0;
+    for entry in std::fs::read_dir("scenarios").expect("scenarios dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
+        if deploysim::headless_kind(&base).is_some() {
+            continue;
+        }
+        for k in 0..2 {
+            let mut s = base.clone();
+            s.seed = base.seed.wrapping_add(k);
+            // Long scenarios are cut to ten minutes: the tape covers what they draw.
+            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
+                s.duration = deploysim::scenario::Duration::secs(600);
+            }
+            let tape = Arc::new(RequestTape::new(&s));
+            let mut plain = Simulation::new(Arc::new(s.clone()));
+            let mut taped = Simulation::with_tape(Arc::new(s.clone()), Some(tape.clone()));
+            plain.run_to_end();
+            taped.run_to_end();
+            let name = path.display();
+            assert_eq!(plain.metrics().arrivals as usize, tape.len(), "{name}");
+            assert_eq!(plain.metrics().series, taped.metrics().series, "{name}");
+            assert_eq!(plain.cost(), taped.cost(), "{name}");
+            assert_eq!(
+                deploysim::metrics::Summary::compute(&plain, &plain),
+                deploysim::metrics::Summary::compute(&taped, &taped),
+                "{name}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} runs compared");
+
+    let s = scenario(CANARY);
+    let mut other = s.clone();
+    other.seed += 1;
+    let tape = Arc::new(RequestTape::new(&other));
+    assert!(!tape.fits(&s) && tape.fits(&other));
+    let mut plain = Simulation::new(Arc::new(s.clone()));
+    let mut taped = Simulation::with_tape(Arc::new(s), Some(tape));
+    plain.run_to_end();
+    taped.run_to_end();
+    assert_eq!(plain.metrics().series, taped.metrics().series);
 }

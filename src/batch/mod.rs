@@ -20,6 +20,7 @@ pub use stats::{MetricStats, StrategyStats, aggregate};
 use crate::metrics::Summary;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
+use crate::sim::tape::RequestTape;
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
@@ -69,7 +70,9 @@ impl Shard {
 pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: u64) -> Vec<Summary> {
     let mut s = scenario.clone();
     s.seed = seed;
-    let mut baseline = Simulation::new(Arc::new(crate::baseline_of(&s)));
+    // Every run of the seed reads the same arrivals, users and service times.
+    let tape = Some(Arc::new(RequestTape::new(&s)));
+    let mut baseline = Simulation::with_tape(Arc::new(crate::baseline_of(&s)), tape.clone());
     baseline.run_to_end();
     variants
         .iter()
@@ -79,7 +82,7 @@ pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: 
             } else {
                 let mut v = s.clone();
                 v.strategy = spec.clone();
-                let mut sim = Simulation::new(Arc::new(v));
+                let mut sim = Simulation::with_tape(Arc::new(v), tape.clone());
                 sim.run_to_end();
                 Summary::compute(&sim, &baseline)
             };

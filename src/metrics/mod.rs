@@ -84,7 +84,7 @@ impl Outcome {
 }
 
 /// One simulated second. Requests are counted in the second they ended.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SecondRecord {
     /// Start of the second, seconds since the run began.
     pub t: u32,

@@ -155,9 +155,14 @@ impl ArrivalProcess {
                 continue;
             }
             self.t = cand;
-            let accept = self.stream.unit(self.draws);
+            // A constant rate is its own bound: every candidate is accepted (the
+            // acceptance draw is below 1), so the draw is skipped but still counted.
+            let accepted = match self.rate.profile {
+                RateProfile::Constant(_) => true,
+                _ => self.stream.unit(self.draws) * self.bound <= self.rate.at(cand),
+            };
             self.draws += 1;
-            if accept * self.bound <= self.rate.at(cand) {
+            if accepted {
                 if cand >= self.horizon {
                     return None;
                 }

@@ -14,6 +14,7 @@
 pub mod faults;
 pub mod queue;
 pub mod rng;
+pub mod tape;
 pub mod time;
 
 use std::sync::Arc;
@@ -164,6 +165,8 @@ pub struct Simulation {
     now: Time,
     queue: EventQueue,
     arrivals: ArrivalProcess,
+    /// The seed's shared per-request draws, when a batch provides them.
+    tape: Option<Arc<tape::RequestTape>>,
     next_arrival: Option<Time>,
     next_request: u64,
     users: Users,
@@ -195,8 +198,10 @@ pub struct Simulation {
     fault_rng: Stream,
     metrics: Recorder,
     in_system: u64,
-    system_area: f64,
-    instance_area: f64,
+    /// Time integrals in count·µs: requests in the system, live instances. Integers, so
+    /// they are exact and cheap to update on every event.
+    system_area: u128,
+    instance_area: u128,
     peak_instances: usize,
     next_second: Time,
     log: Vec<LogEntry>,
@@ -228,6 +233,13 @@ pub struct Simulation {
 impl Simulation {
     /// Builds a run of `scenario` with its own seed and strategy.
     pub fn new(scenario: Arc<Scenario>) -> Simulation {
+        Simulation::with_tape(scenario, None)
+    }
+
+    /// Like [`new`](Self::new), reading arrivals, users and base service times from
+    /// `tape` (the same values it would draw itself) when the tape fits the scenario.
+    pub fn with_tape(scenario: Arc<Scenario>, tape: Option<Arc<tape::RequestTape>>) -> Simulation {
+        let tape = tape.filter(|t| t.fits(&scenario));
         let s = &*scenario;
         let seed = s.seed;
         let end = s.duration.time();
@@ -261,13 +273,17 @@ impl Simulation {
         let mut fleet = Fleet::new(s.fleet.zones.0 as u16);
         fleet.min_ready = min_ready_of(&s.strategy);
         let mut arrivals = ArrivalProcess::new(&s.traffic, seed, end);
-        let next_arrival = arrivals.next_arrival();
+        let next_arrival = match &tape {
+            Some(t) => t.arrival(0),
+            None => arrivals.next_arrival(),
+        };
         let seconds = end.whole_secs() as usize + 1;
         let mut sim = Simulation {
             cfg,
             now: Time::ZERO,
             queue: EventQueue::default(),
             arrivals,
+            tape,
             next_arrival,
             next_request: 0,
             service: ServiceTimes::new(&s.service.latency, seed),
@@ -299,8 +315,8 @@ impl Simulation {
             metrics: Recorder::new(users.count, s.traffic.session_gap.time(), seconds),
             users,
             in_system: 0,
-            system_area: 0.0,
-            instance_area: 0.0,
+            system_area: 0,
+            instance_area: 0,
             peak_instances: 0,
             next_second: Time::SECOND,
             log: Vec::new(),
@@ -416,12 +432,12 @@ impl Simulation {
     }
     /// Time integral of requests in the system, request-seconds (for Little's law).
     pub fn request_seconds(&self) -> f64 {
-        self.system_area / 1e6
+        self.system_area as f64 / 1e6
     }
     /// Cost so far: instance time at the hourly price plus the fixed hourly cost.
     pub fn cost(&self) -> f64 {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
-        self.instance_area / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
+        self.instance_area as f64 / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
     }
     /// Keeps this share of finished requests for drawing (see [`Simulation::recent`]).
     /// Sampling is keyed by request id, so it does not change the run.
@@ -639,7 +655,10 @@ impl Simulation {
             }
         } else {
             self.arrive();
-            self.next_arrival = self.arrivals.next_arrival();
+            self.next_arrival = match &self.tape {
+                Some(tape) => tape.arrival(self.next_request),
+                None => self.arrivals.next_arrival(),
+            };
         }
         self.flush();
         if self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none() {
@@ -695,7 +714,17 @@ impl Simulation {
     }
 
     /// Moves the clock to `t`, integrating cost and occupancy and closing seconds.
+    #[inline]
     fn advance_to(&mut self, t: Time) {
+        if t < self.next_second {
+            self.integrate(t);
+        } else {
+            self.close_seconds(t);
+        }
+    }
+
+    #[cold]
+    fn close_seconds(&mut self, t: Time) {
         while self.next_second <= t && self.next_second <= self.cfg.end {
             let b = self.next_second;
             self.integrate(b);
@@ -708,14 +737,16 @@ impl Simulation {
         self.integrate(t);
     }
 
+    #[inline]
     fn integrate(&mut self, t: Time) {
         if t > self.now {
             let until = t.min(self.cfg.end);
             if until > self.now {
-                let dt = (until - self.now).as_micros() as f64;
-                self.instance_area += self.fleet.alive_count() as f64 * dt;
-                self.system_area += self.in_system as f64 * dt;
+                let us = (until - self.now).as_micros();
+                self.instance_area += u128::from(us) * self.fleet.alive_count() as u128;
+                self.system_area += u128::from(us) * u128::from(self.in_system);
                 if self.hpa.is_some() {
+                    let dt = us as f64;
                     self.busy_area += self.busy as f64 * dt;
                     let ready: usize = self.fleet.routable.iter().map(Vec::len).sum();
                     self.ready_area += ready as f64 * dt;
@@ -793,7 +824,10 @@ impl Simulation {
     fn arrive(&mut self) {
         let id = self.next_request;
         self.next_request += 1;
-        let user = self.users.user_of_request(id);
+        let user = match &self.tape {
+            Some(tape) => tape.user(id),
+            None => self.users.user_of_request(id),
+        };
         let new_session = self.metrics.arrival(user, self.now);
         if new_session && let Some(ab) = self.metrics.ab.as_mut() {
             ab.session(user, id);
@@ -894,7 +928,11 @@ impl Simulation {
             self.last_new_code_start = Some(self.now);
         }
         let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
-        let mut micros = self.service.base_micros(r.id) * profile.latency_factor * self.dep_factor;
+        let base = match &self.tape {
+            Some(tape) => tape.base_micros(r.id),
+            None => self.service.base_micros(r.id),
+        };
+        let mut micros = base * profile.latency_factor * self.dep_factor;
         let utilization = busy as f64 / self.cfg.concurrency as f64;
         let segment = self.users.segment(r.user);
         let mut p = profile.failure_probability(segment, utilization, self.dep_error);

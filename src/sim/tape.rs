@@ -1,0 +1,86 @@
+//! Draws that every run of one seed shares.
+//!
+//! The arrival times, the user of each request and each request's base service time
+//! depend only on the traffic, the service's latency distribution and the seed — never
+//! on the strategy (see [`crate::model::traffic`] and [`crate::sim::rng`]). A batch runs
+//! a no-rollout baseline and one run per strategy on every seed; drawing these once per
+//! seed into a [`RequestTape`] and handing it to each of them saves the repeated work
+//! (an `ln`, the log-normal quantile and three mixes per request) without changing a
+//! single result: a run with a tape is the same run as without one.
+
+use crate::model::service::ServiceTimes;
+use crate::model::traffic::{ArrivalProcess, Users};
+use crate::scenario::Scenario;
+use crate::sim::time::Time;
+
+/// The shared per-request draws of one scenario and seed, indexed by request id.
+#[derive(Debug)]
+pub struct RequestTape {
+    /// What the draws depend on, to refuse a tape made for another scenario or seed.
+    fingerprint: Option<String>,
+    arrivals: Vec<Time>,
+    users: Vec<u32>,
+    base_us: Vec<f64>,
+}
+
+impl RequestTape {
+    /// Draws every request of `scenario`'s seed.
+    pub fn new(scenario: &Scenario) -> RequestTape {
+        let seed = scenario.seed;
+        let end = scenario.duration.time();
+        let mut process = ArrivalProcess::new(&scenario.traffic, seed, end);
+        let users = Users::new(&scenario.traffic, seed);
+        let service = ServiceTimes::new(&scenario.service.latency, seed);
+        let mean = scenario.traffic.rate.mean_rps(end.as_secs_f64()) * end.as_secs_f64();
+        let expected = (mean * 1.01).clamp(0.0, 1e8) as usize + 16;
+        let mut tape = RequestTape {
+            fingerprint: fingerprint(scenario),
+            arrivals: Vec::with_capacity(expected),
+            users: Vec::with_capacity(expected),
+            base_us: Vec::with_capacity(expected),
+        };
+        let mut id = 0u64;
+        while let Some(t) = process.next_arrival() {
+            tape.arrivals.push(t);
+            tape.users.push(users.user_of_request(id));
+            tape.base_us.push(service.base_micros(id));
+            id += 1;
+        }
+        tape
+    }
+
+    /// Whether this tape holds `scenario`'s draws (same seed, duration, traffic and
+    /// service latency).
+    pub fn fits(&self, scenario: &Scenario) -> bool {
+        self.fingerprint.is_some() && self.fingerprint == fingerprint(scenario)
+    }
+
+    /// Number of requests on the tape.
+    pub fn len(&self) -> usize {
+        self.arrivals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.arrivals.is_empty()
+    }
+
+    #[inline]
+    pub fn arrival(&self, id: u64) -> Option<Time> {
+        self.arrivals.get(id as usize).copied()
+    }
+
+    #[inline]
+    pub fn user(&self, id: u64) -> u32 {
+        self.users[id as usize]
+    }
+
+    #[inline]
+    pub fn base_micros(&self, id: u64) -> f64 {
+        self.base_us[id as usize]
+    }
+}
+
+fn fingerprint(s: &Scenario) -> Option<String> {
+    let key = (s.seed, s.duration.time().as_micros(), &s.traffic, &s.service.latency);
+    ron::to_string(&key).ok()
+}
