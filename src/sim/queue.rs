@@ -74,11 +74,11 @@ impl<E> Default for EventQueue<E> {
 
 const ARITY: usize = 4;
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn push(&mut self, time: Time, event: E) {
         self.seq += 1;
         let key = (u128::from(time.as_micros()) << 64) | u128::from(self.seq);
-        // Sift the new key up from the end; parents move down into the hole.
+        // Sift up with a hole: parents with later keys move down, the entry is written once.
         let mut i = self.heap.len();
         self.heap.push((key, event));
         while i > 0 {
@@ -86,9 +86,10 @@ impl<E> EventQueue<E> {
             if self.heap[parent].0 <= key {
                 break;
             }
-            self.heap.swap(i, parent);
+            self.heap[i] = self.heap[parent];
             i = parent;
         }
+        self.heap[i] = (key, event);
     }
 
     pub fn peek_time(&self) -> Option<Time> {
@@ -96,41 +97,41 @@ impl<E> EventQueue<E> {
     }
 
     pub fn pop(&mut self) -> Option<(Time, E)> {
+        let last = self.heap.pop()?;
         let n = self.heap.len();
         if n == 0 {
-            return None;
+            return Some((Time::from_micros((last.0 >> 64) as u64), last.1));
         }
-        let top = self.heap.swap_remove(0);
-        let n = n - 1;
-        if n > 1 {
-            // Sift the moved last entry down to its place.
-            let key = self.heap[0].0;
-            let mut i = 0;
-            loop {
-                let first = i * ARITY + 1;
-                if first >= n {
-                    break;
-                }
-                let last = (first + ARITY).min(n);
-                let mut best = first;
-                let mut best_key = self.heap[first].0;
-                for c in first + 1..last {
-                    let k = self.heap[c].0;
-                    if k < best_key {
-                        best = c;
-                        best_key = k;
-                    }
-                }
-                if key <= best_key {
-                    break;
-                }
-                self.heap.swap(i, best);
-                i = best;
+        let top = self.heap[0];
+        // Sift the last entry down from the root with a hole: earlier children move up.
+        let mut i = 0;
+        loop {
+            let first = i * ARITY + 1;
+            if first >= n {
+                break;
             }
+            let end = (first + ARITY).min(n);
+            let mut best = first;
+            let mut best_key = self.heap[first].0;
+            for c in first + 1..end {
+                let k = self.heap[c].0;
+                if k < best_key {
+                    best = c;
+                    best_key = k;
+                }
+            }
+            if last.0 <= best_key {
+                break;
+            }
+            self.heap[i] = self.heap[best];
+            i = best;
         }
+        self.heap[i] = last;
         Some((Time::from_micros((top.0 >> 64) as u64), top.1))
     }
+}
 
+impl<E> EventQueue<E> {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
