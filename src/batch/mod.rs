@@ -71,7 +71,7 @@ pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: 
     let mut s = scenario.clone();
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
-    let tape = Some(Arc::new(RequestTape::new(&s)));
+    let tape = RequestTape::bounded(&s).map(Arc::new);
     let mut baseline = Simulation::with_tape(Arc::new(crate::baseline_of(&s)), tape.clone());
     baseline.run_to_end();
     variants

@@ -23,7 +23,17 @@ pub struct RequestTape {
     base_us: Vec<f64>,
 }
 
+/// The largest tape a batch builds, in expected requests: 20 bytes each, so at most
+/// 160 MB per worker thread. Longer or busier scenarios draw as they go.
+pub const MAX_REQUESTS: f64 = 8e6;
+
 impl RequestTape {
+    /// The tape of `scenario`'s seed, or `None` when it would hold more than
+    /// [`MAX_REQUESTS`] requests on average.
+    pub fn bounded(scenario: &Scenario) -> Option<RequestTape> {
+        (request_bound(scenario) <= MAX_REQUESTS).then(|| RequestTape::new(scenario))
+    }
+
     /// Draws every request of `scenario`'s seed.
     pub fn new(scenario: &Scenario) -> RequestTape {
         let seed = scenario.seed;
@@ -31,8 +41,7 @@ impl RequestTape {
         let mut process = ArrivalProcess::new(&scenario.traffic, seed, end);
         let users = Users::new(&scenario.traffic, seed);
         let service = ServiceTimes::new(&scenario.service.latency, seed);
-        let mean = scenario.traffic.rate.mean_rps(end.as_secs_f64()) * end.as_secs_f64();
-        let expected = (mean * 1.01).clamp(0.0, 1e8) as usize + 16;
+        let expected = (request_bound(scenario) * 1.01).clamp(0.0, MAX_REQUESTS) as usize + 16;
         let mut tape = RequestTape {
             fingerprint: fingerprint(scenario),
             arrivals: Vec::with_capacity(expected),
@@ -78,6 +87,13 @@ impl RequestTape {
     pub fn base_micros(&self, id: u64) -> f64 {
         self.base_us[id as usize]
     }
+}
+
+/// Arrivals on average over the scenario, or more (the peak rate stands in for the mean
+/// of ramps, spikes, steps and traces).
+fn request_bound(s: &Scenario) -> f64 {
+    let secs = s.duration.time().as_secs_f64();
+    s.traffic.rate.mean_rps(secs) * secs
 }
 
 fn fingerprint(s: &Scenario) -> Option<String> {
