@@ -1,7 +1,8 @@
 //! Simulated requests per second of the engine with full metrics.
 //!
 //! `cargo bench --no-default-features --bench engine` prints the throughput in
-//! elements (simulated requests) per second.
+//! elements (simulated requests) per second, and the time of one seed of the batch
+//! benchmark (`scenarios/batch-canary.ron`: its shared tape, baseline and canary run).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -55,6 +56,18 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    let mut g = c.benchmark_group("batch");
+    g.sample_size(10);
+    let s = match deploysim::scenario::load_file(std::path::Path::new("scenarios/batch-canary.ron")) {
+        Ok(s) => s,
+        Err(e) => panic!("batch benchmark scenario: {e}"),
+    };
+    let variants = vec![("canary".to_string(), s.strategy.clone())];
+    g.bench_function("canary_one_hour_seed", |b| {
+        b.iter(|| black_box(deploysim::batch::run_seed(black_box(&s), &variants, s.seed)))
+    });
     g.finish();
 }
 

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use scenario::{Scenario, StrategySpec};
 use sim::Simulation;
+use sim::tape::RequestTape;
 
 /// A finished run and its baseline.
 pub struct RunResult {
@@ -65,15 +66,21 @@ pub fn run(scenario: &Scenario) -> RunResult {
         let summary = metrics::Summary::compute(&run, &run);
         return RunResult { baseline: run.clone(), run, summary };
     }
-    let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
+    let tape = RequestTape::bounded(scenario).map(Arc::new);
+    let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
     b.run_to_end();
-    run_against(scenario, b)
+    run_against_with(scenario, b, tape)
 }
 
 /// Runs `scenario` and summarises it against an already finished `baseline` (which must
 /// be [`baseline_of`] the same scenario and seed).
 pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
-    let mut run = Simulation::new(Arc::new(scenario.clone()));
+    run_against_with(scenario, baseline, None)
+}
+
+/// [`run_against`], reading the seed's shared draws from `tape` (see [`sim::tape`]).
+fn run_against_with(scenario: &Scenario, baseline: Simulation, tape: Option<Arc<RequestTape>>) -> RunResult {
+    let mut run = Simulation::with_tape(Arc::new(scenario.clone()), tape);
     run.run_to_end();
     let summary = metrics::Summary::compute(&run, &baseline);
     RunResult { run, baseline, summary }
@@ -168,14 +175,15 @@ pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result
 /// Runs every variant on the same seed against one shared baseline. Each summary's
 /// `strategy` is the variant's name.
 pub fn compare(scenario: &Scenario, variants: &[(String, StrategySpec)]) -> Vec<(String, RunResult)> {
-    let mut b = Simulation::new(Arc::new(baseline_of(scenario)));
+    let tape = RequestTape::bounded(scenario).map(Arc::new);
+    let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
     b.run_to_end();
     variants
         .iter()
         .map(|(name, strategy)| {
             let mut s = scenario.clone();
             s.strategy = strategy.clone();
-            let mut r = run_against(&s, b.clone());
+            let mut r = run_against_with(&s, b.clone(), tape.clone());
             r.summary.strategy = name.clone();
             (name.clone(), r)
         })
