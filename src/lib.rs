@@ -66,10 +66,17 @@ pub fn run(scenario: &Scenario) -> RunResult {
         let summary = metrics::Summary::compute(&run, &run);
         return RunResult { baseline: run.clone(), run, summary };
     }
+    let (b, tape) = finished_baseline(scenario);
+    run_against_with(scenario, b, tape)
+}
+
+/// The seed's tape (see [`sim::tape`]) and the no-rollout baseline run to the end on it,
+/// for the runs of every strategy on that seed to share.
+pub fn finished_baseline(scenario: &Scenario) -> (Simulation, Option<Arc<RequestTape>>) {
     let tape = RequestTape::bounded(scenario).map(Arc::new);
     let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
     b.run_to_end();
-    run_against_with(scenario, b, tape)
+    (b, tape)
 }
 
 /// Runs `scenario` and summarises it against an already finished `baseline` (which must
@@ -175,9 +182,7 @@ pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result
 /// Runs every variant on the same seed against one shared baseline. Each summary's
 /// `strategy` is the variant's name.
 pub fn compare(scenario: &Scenario, variants: &[(String, StrategySpec)]) -> Vec<(String, RunResult)> {
-    let tape = RequestTape::bounded(scenario).map(Arc::new);
-    let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
-    b.run_to_end();
+    let (b, tape) = finished_baseline(scenario);
     variants
         .iter()
         .map(|(name, strategy)| {

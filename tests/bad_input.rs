@@ -5,6 +5,8 @@
 //! a panic (101) or a signal, no "panicked" on stderr, and an error on stderr of the form
 //! `FILE:LINE:COL: ...` that names the field where there is one.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -414,12 +416,7 @@ fn scenarios_dir() -> PathBuf {
 
 #[test]
 fn every_shipped_scenario_validates() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
-        .expect("scenarios/ is readable")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "ron"))
-        .collect();
-    files.sort();
+    let files = common::shipped_scenarios();
     assert!(!files.is_empty(), "scenarios/*.ron is empty");
     for file in files {
         let mut cmd = Command::new(DEPLOYSIM);
@@ -434,12 +431,7 @@ fn every_shipped_scenario_validates() {
 /// fixed-seed generator so the test is repeatable.)
 #[test]
 fn corrupted_scenarios_never_panic_the_parser() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .expect("scenarios/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
-    files.sort();
+    let files = common::shipped_scenarios();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);

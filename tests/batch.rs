@@ -233,11 +233,7 @@ fn a_shared_tape_changes_no_result() {
     use deploysim::sim::tape::RequestTape;
     use std::sync::Arc;
     let mut checked = 0;
-    for entry in std::fs::read_dir("scenarios").expect("scenarios dir") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "ron") {
-            continue;
-        }
+    for path in shipped_scenarios() {
         let base = deploysim::scenario::load_file(&path).expect("scenario loads");
         if deploysim::headless_kind(&base).is_some() {
             continue;

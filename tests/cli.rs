@@ -1,6 +1,8 @@
 //! The command line: `run` output is byte-identical for a scenario and seed, `--json`
 //! has every documented key, `--csv` writes the series, and every shipped scenario runs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -103,12 +105,7 @@ fn seed_flag_overrides_the_file() {
 
 #[test]
 fn every_shipped_scenario_validates_and_runs() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
-    files.sort();
+    let files = common::shipped_scenarios();
     assert!(files.len() >= 5);
     for f in &files {
         let name = f.to_str().unwrap_or_default();

@@ -20,7 +20,6 @@ pub use stats::{MetricStats, StrategyStats, aggregate};
 use crate::metrics::Summary;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
-use crate::sim::tape::RequestTape;
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
@@ -71,9 +70,7 @@ pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: 
     let mut s = scenario.clone();
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
-    let tape = RequestTape::bounded(&s).map(Arc::new);
-    let mut baseline = Simulation::with_tape(Arc::new(crate::baseline_of(&s)), tape.clone());
-    baseline.run_to_end();
+    let (baseline, tape) = crate::finished_baseline(&s);
     variants
         .iter()
         .map(|(name, spec)| {

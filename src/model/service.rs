@@ -87,7 +87,7 @@ fn lognormal_quantile(median: f64, sigma: f64, u: f64) -> f64 {
 /// replaces an inverse-normal rational function and an `exp` by one multiply-add on
 /// the engine's hottest path.
 #[derive(Debug)]
-pub struct QuantileTable {
+struct QuantileTable {
     values: Box<[f64]>,
 }
 

@@ -14,6 +14,18 @@ pub fn scenario(text: &str) -> Scenario {
     }
 }
 
+/// The shipped scenario files, `scenarios/*.ron`, sorted.
+pub fn shipped_scenarios() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .expect("scenarios/ is readable")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "ron"))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn simulation(s: &Scenario) -> Simulation {
     Simulation::new(Arc::new(s.clone()))
 }
