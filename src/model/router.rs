@@ -112,8 +112,12 @@ impl Router {
     /// in a fixed order and never back.
     #[inline]
     pub fn pick(&self, fleet: &Fleet, id: u64, user: u32, now: Time) -> Option<u32> {
-        let w = match &self.dns {
-            Some(d) if now < self.dns_switch_time(d, user) => d.from,
+        let w = match (&self.dns, self.weights) {
+            (Some(d), _) if now < self.dns_switch_time(d, user) => d.from,
+            // Replica-proportional with only stable endpoints: all of it to stable.
+            (None, None) if fleet.routable[NEW as usize].is_empty() && fleet.routable[BASELINE as usize].is_empty() => {
+                [1.0, 0.0, 0.0]
+            }
             _ => self.shares(fleet),
         };
         let sticky = self.affinity == Affinity::StickyUser;
