@@ -73,7 +73,15 @@ pub fn run(scenario: &Scenario) -> RunResult {
 /// The seed's tape (see [`sim::tape`]) and the no-rollout baseline run to the end on it,
 /// for the runs of every strategy on that seed to share.
 pub fn finished_baseline(scenario: &Scenario) -> (Simulation, Option<Arc<RequestTape>>) {
-    let tape = RequestTape::bounded(scenario).map(Arc::new);
+    finished_baseline_in(scenario, sim::tape::TapeStorage::default())
+}
+
+/// [`finished_baseline`], drawing the tape into `storage`.
+pub fn finished_baseline_in(
+    scenario: &Scenario,
+    storage: sim::tape::TapeStorage,
+) -> (Simulation, Option<Arc<RequestTape>>) {
+    let tape = RequestTape::bounded_in(scenario, storage).map(Arc::new);
     let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
     b.run_to_end();
     (b, tape)

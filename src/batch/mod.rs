@@ -20,6 +20,7 @@ pub use stats::{MetricStats, StrategyStats, aggregate};
 use crate::metrics::Summary;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
+use crate::sim::tape::TapeStorage;
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
@@ -67,11 +68,22 @@ impl Shard {
 
 /// Runs every strategy on one seed against one shared baseline.
 pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: u64) -> Vec<Summary> {
+    run_seed_in(scenario, variants, seed, &mut TapeStorage::default())
+}
+
+/// [`run_seed`], drawing the seed's tape into `storage` and leaving its memory there for
+/// the next seed.
+pub fn run_seed_in(
+    scenario: &Scenario,
+    variants: &[(String, StrategySpec)],
+    seed: u64,
+    storage: &mut TapeStorage,
+) -> Vec<Summary> {
     let mut s = scenario.clone();
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
-    let (baseline, tape) = crate::finished_baseline(&s);
-    variants
+    let (baseline, tape) = crate::finished_baseline_in(&s, std::mem::take(storage));
+    let out = variants
         .iter()
         .map(|(name, spec)| {
             let mut sum = if matches!(spec, StrategySpec::None) {
@@ -86,7 +98,12 @@ pub fn run_seed(scenario: &Scenario, variants: &[(String, StrategySpec)], seed: 
             sum.strategy = name.clone();
             sum
         })
-        .collect()
+        .collect();
+    drop(baseline);
+    if let Some(t) = tape.and_then(|t| Arc::try_unwrap(t).ok()) {
+        *storage = t.into_storage();
+    }
+    out
 }
 
 /// A unit of batch work: one seed of one sweep point (all strategies).
@@ -126,9 +143,9 @@ pub fn run_items(
     let mut results: Vec<SeedResult> = pool.install(|| {
         items
             .par_iter()
-            .map(|w| {
+            .map_init(TapeStorage::default, |storage, w| {
                 let s = &points[w.point];
-                let out = run_seed(s, variants, seed_of(s, w.index));
+                let out = run_seed_in(s, variants, seed_of(s, w.index), storage);
                 bar.inc(1);
                 out.into_iter()
                     .enumerate()

@@ -27,27 +27,49 @@ pub struct RequestTape {
 /// 160 MB per worker thread. Longer or busier scenarios draw as they go.
 pub const MAX_REQUESTS: f64 = 8e6;
 
+/// The memory of a finished tape, for the next seed's tape to be drawn into: a batch
+/// worker keeps one and so allocates (and the kernel zeroes) its tens of megabytes once,
+/// not once per seed.
+#[derive(Debug, Default)]
+pub struct TapeStorage {
+    arrivals: Vec<Time>,
+    users: Vec<u32>,
+    base_us: Vec<f64>,
+}
+
 impl RequestTape {
     /// The tape of `scenario`'s seed, or `None` when it would hold more than
     /// [`MAX_REQUESTS`] requests on average.
     pub fn bounded(scenario: &Scenario) -> Option<RequestTape> {
-        (request_bound(scenario) <= MAX_REQUESTS).then(|| RequestTape::new(scenario))
+        Self::bounded_in(scenario, TapeStorage::default())
+    }
+
+    /// [`bounded`](Self::bounded), drawn into `storage`.
+    pub fn bounded_in(scenario: &Scenario, storage: TapeStorage) -> Option<RequestTape> {
+        (request_bound(scenario) <= MAX_REQUESTS).then(|| RequestTape::new_in(scenario, storage))
     }
 
     /// Draws every request of `scenario`'s seed.
     pub fn new(scenario: &Scenario) -> RequestTape {
+        Self::new_in(scenario, TapeStorage::default())
+    }
+
+    /// [`new`](Self::new), drawn into `storage`.
+    pub fn new_in(scenario: &Scenario, storage: TapeStorage) -> RequestTape {
         let seed = scenario.seed;
         let end = scenario.duration.time();
         let mut process = ArrivalProcess::new(&scenario.traffic, seed, end);
         let users = Users::new(&scenario.traffic, seed);
         let service = ServiceTimes::new(&scenario.service.latency, seed);
         let expected = (request_bound(scenario) * 1.01).clamp(0.0, MAX_REQUESTS) as usize + 16;
-        let mut tape = RequestTape {
-            fingerprint: fingerprint(scenario),
-            arrivals: Vec::with_capacity(expected),
-            users: Vec::with_capacity(expected),
-            base_us: Vec::with_capacity(expected),
-        };
+        let TapeStorage { mut arrivals, users: mut who, mut base_us } = storage;
+        arrivals.clear();
+        who.clear();
+        base_us.clear();
+        arrivals.reserve(expected);
+        who.reserve(expected);
+        base_us.reserve(expected);
+        let mut tape = RequestTape { fingerprint: fingerprint(scenario), arrivals, users: who, base_us };
         let mut id = 0u64;
         while let Some(t) = process.next_arrival() {
             tape.arrivals.push(t);
@@ -56,6 +78,11 @@ impl RequestTape {
             id += 1;
         }
         tape
+    }
+
+    /// Gives the tape's memory back for the next one.
+    pub fn into_storage(self) -> TapeStorage {
+        TapeStorage { arrivals: self.arrivals, users: self.users, base_us: self.base_us }
     }
 
     /// Whether this tape holds `scenario`'s draws (same seed, duration, traffic and
