@@ -641,6 +641,7 @@ impl Simulation {
     }
 
     /// Processes the next event if it is before `target` and the end; false otherwise.
+    #[inline(always)]
     fn step_one(&mut self, target: Time) -> bool {
         let ev = self.queue.peek_time().unwrap_or(Time::MAX);
         let arr = self.next_arrival.unwrap_or(Time::MAX);
