@@ -279,3 +279,45 @@ fn a_shared_tape_changes_no_result() {
     taped.run_to_end();
     assert_eq!(plain.metrics().series, taped.metrics().series);
 }
+
+/// A batch whose strategies do not include `none` keeps only the totals of its
+/// baseline; every summary is the same as against a baseline with full metrics. For
+/// every single-service scenario in `scenarios/` with a rollout (faults included, so
+/// baselines have failed requests and users), cut to ten minutes, on two seeds.
+#[test]
+fn a_totals_only_baseline_changes_no_summary() {
+    use deploysim::scenario::StrategySpec;
+    use std::sync::Arc;
+    let mut checked = 0;
+    let mut baseline_failures = 0;
+    for path in shipped_scenarios() {
+        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
+        if deploysim::headless_kind(&base).is_some() || matches!(base.strategy, StrategySpec::None) {
+            continue;
+        }
+        for k in 0..2 {
+            let mut s = base.clone();
+            s.seed = base.seed.wrapping_add(k);
+            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
+                s.duration = deploysim::scenario::Duration::secs(600);
+            }
+            let variants = vec![("own".to_string(), s.strategy.clone())];
+            let got = deploysim::batch::run_seed(&s, &variants, s.seed);
+
+            let mut full = Simulation::new(Arc::new(deploysim::baseline_of(&s)));
+            full.run_to_end();
+            let mut run = Simulation::new(Arc::new(s.clone()));
+            run.run_to_end();
+            let mut want = deploysim::metrics::Summary::compute(&run, &full);
+            want.strategy = "own".into();
+            assert_eq!(got, vec![want], "{}", path.display());
+
+            let (lean, _) = deploysim::finished_baseline_in(&s, Default::default(), true);
+            assert!(lean.metrics().series.is_empty(), "{}: the baseline kept its series", path.display());
+            baseline_failures += full.metrics().failed();
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} runs compared");
+    assert!(baseline_failures > 0, "no baseline had a failed request");
+}

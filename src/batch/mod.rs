@@ -82,7 +82,9 @@ pub fn run_seed_in(
     let mut s = scenario.clone();
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
-    let (baseline, tape) = crate::finished_baseline_in(&s, std::mem::take(storage));
+    // The baseline's own summary is needed only when `none` is one of the strategies.
+    let totals_only = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
+    let (baseline, tape) = crate::finished_baseline_in(&s, std::mem::take(storage), totals_only);
     let out = variants
         .iter()
         .map(|(name, spec)| {

@@ -202,6 +202,9 @@ pub struct Recorder {
     /// A running hash of every arrival's time and user: two runs with equal digests saw
     /// the same arrival sequence.
     pub arrival_digest: u64,
+    /// Keep only what a summary compares a run against: see
+    /// [`keep_totals_only`](Self::keep_totals_only).
+    totals_only: bool,
 }
 
 impl Recorder {
@@ -227,12 +230,25 @@ impl Recorder {
             session_gap: session_gap.as_micros(),
             first_new_failure: None,
             arrival_digest: 0,
+            totals_only: false,
         }
+    }
+
+    /// Records from now on only what [`Summary::compute`] reads of a baseline: the
+    /// arrival count, the outcome totals and the users with a failed request. No latency
+    /// histograms, per-second series, sessions, exposure or arrival digest. For a
+    /// no-rollout run used only as a batch's baseline.
+    pub fn keep_totals_only(&mut self) {
+        self.totals_only = true;
     }
 
     /// A request of `user` arrived; returns true when it starts a new session.
     #[inline]
     pub fn arrival(&mut self, user: u32, now: Time) -> bool {
+        if self.totals_only {
+            self.arrivals += 1;
+            return false;
+        }
         self.arrival_digest = crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
         self.arrivals += 1;
         self.cur.arrivals += 1;
@@ -252,6 +268,9 @@ impl Recorder {
     /// version's code (a new-pool instance, with its feature on where flags gate it).
     #[inline]
     pub fn served(&mut self, user: u32, new_code: bool) {
+        if self.totals_only {
+            return;
+        }
         let version = u8::from(new_code);
         let u = user as usize;
         self.session_mask[u] |= 1 << version;
@@ -276,6 +295,13 @@ impl Recorder {
         now: Time,
     ) {
         let vi = version.map_or(POOLS, |v| v as usize);
+        if self.totals_only {
+            self.totals[vi][outcome as usize] += 1;
+            if outcome.failed() && self.failed_users.insert(user) {
+                self.failed_user_count += 1;
+            }
+            return;
+        }
         if let Some(p) = version {
             for tap in self.taps.iter_mut().flatten() {
                 if tap.pool == p || (new_code && tap.pool == NEW_CODE) {
@@ -351,6 +377,9 @@ impl Recorder {
 
     /// Closes the current second with the fleet's state at its end.
     pub fn close_second(&mut self, ready: [u16; POOLS], alive: u16, share_new: f64, cost: f64) {
+        if self.totals_only {
+            return;
+        }
         for tap in self.taps.iter_mut().flatten() {
             let s = std::mem::take(&mut tap.current);
             tap.slices.push(s);

@@ -551,6 +551,15 @@ impl Simulation {
         self.advance_to(target);
     }
 
+    /// Makes this run record only what a summary compares a run against (see
+    /// [`Recorder::keep_totals_only`]), when it is a no-rollout run that has not started:
+    /// a batch's baseline whose own summary nobody asks for. Otherwise does nothing.
+    pub fn keep_totals_only(&mut self) {
+        if matches!(self.scenario.strategy, crate::scenario::StrategySpec::None) && self.next_request == 0 {
+            self.metrics.keep_totals_only();
+        }
+    }
+
     /// Processes exactly one event (an arrival or a scheduled event) before the end.
     /// Returns false when nothing is left before the end. For tests and step-by-step
     /// teaching; front ends normally use [`step_until`](Self::step_until).
