@@ -223,6 +223,27 @@ fn decode_png(path: &Path) {
     assert!(buf.chunks(4).any(|px| px != first), "{} is blank", path.display());
 }
 
+/// Every single-service scenario in `scenarios/` on two seeds. Long scenarios are cut to
+/// ten minutes (a tape covers what they draw).
+fn short_single_service_runs() -> Vec<(PathBuf, deploysim::scenario::Scenario)> {
+    let mut out = Vec::new();
+    for path in shipped_scenarios() {
+        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
+        if deploysim::headless_kind(&base).is_some() {
+            continue;
+        }
+        for k in 0..2 {
+            let mut s = base.clone();
+            s.seed = base.seed.wrapping_add(k);
+            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
+                s.duration = deploysim::scenario::Duration::secs(600);
+            }
+            out.push((path.clone(), s));
+        }
+    }
+    out
+}
+
 /// A run that reads its arrivals, users and service times from a seed's shared tape is
 /// the same run as one that draws them itself: for every single-service scenario in
 /// `scenarios/` (constant, diurnal, spike and step rates, faults, mirroring, flags,
@@ -235,36 +256,24 @@ fn a_shared_tape_changes_no_result() {
     use std::sync::Arc;
     let mut checked = 0;
     let mut storage = TapeStorage::default();
-    for path in shipped_scenarios() {
-        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
-        if deploysim::headless_kind(&base).is_some() {
-            continue;
-        }
-        for k in 0..2 {
-            let mut s = base.clone();
-            s.seed = base.seed.wrapping_add(k);
-            // Long scenarios are cut to ten minutes: the tape covers what they draw.
-            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
-                s.duration = deploysim::scenario::Duration::secs(600);
-            }
-            let tape = Arc::new(RequestTape::new_in(&s, std::mem::take(&mut storage)));
-            let mut plain = Simulation::new(Arc::new(s.clone()));
-            let mut taped = Simulation::with_tape(Arc::new(s.clone()), Some(tape.clone()));
-            plain.run_to_end();
-            taped.run_to_end();
-            let name = path.display();
-            assert_eq!(plain.metrics().arrivals as usize, tape.len(), "{name}");
-            assert_eq!(plain.metrics().series, taped.metrics().series, "{name}");
-            assert_eq!(plain.cost(), taped.cost(), "{name}");
-            assert_eq!(
-                deploysim::metrics::Summary::compute(&plain, &plain),
-                deploysim::metrics::Summary::compute(&taped, &taped),
-                "{name}"
-            );
-            drop(taped);
-            storage = Arc::try_unwrap(tape).expect("no other owner").into_storage();
-            checked += 1;
-        }
+    for (path, s) in short_single_service_runs() {
+        let tape = Arc::new(RequestTape::new_in(&s, std::mem::take(&mut storage)));
+        let mut plain = Simulation::new(Arc::new(s.clone()));
+        let mut taped = Simulation::with_tape(Arc::new(s.clone()), Some(tape.clone()));
+        plain.run_to_end();
+        taped.run_to_end();
+        let name = path.display();
+        assert_eq!(plain.metrics().arrivals as usize, tape.len(), "{name}");
+        assert_eq!(plain.metrics().series, taped.metrics().series, "{name}");
+        assert_eq!(plain.cost(), taped.cost(), "{name}");
+        assert_eq!(
+            deploysim::metrics::Summary::compute(&plain, &plain),
+            deploysim::metrics::Summary::compute(&taped, &taped),
+            "{name}"
+        );
+        drop(taped);
+        storage = Arc::try_unwrap(tape).expect("no other owner").into_storage();
+        checked += 1;
     }
     assert!(checked >= 40, "only {checked} runs compared");
 
@@ -290,33 +299,25 @@ fn a_totals_only_baseline_changes_no_summary() {
     use std::sync::Arc;
     let mut checked = 0;
     let mut baseline_failures = 0;
-    for path in shipped_scenarios() {
-        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
-        if deploysim::headless_kind(&base).is_some() || matches!(base.strategy, StrategySpec::None) {
+    for (path, s) in short_single_service_runs() {
+        if matches!(s.strategy, StrategySpec::None) {
             continue;
         }
-        for k in 0..2 {
-            let mut s = base.clone();
-            s.seed = base.seed.wrapping_add(k);
-            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
-                s.duration = deploysim::scenario::Duration::secs(600);
-            }
-            let variants = vec![("own".to_string(), s.strategy.clone())];
-            let got = deploysim::batch::run_seed(&s, &variants, s.seed);
+        let variants = vec![("own".to_string(), s.strategy.clone())];
+        let got = deploysim::batch::run_seed(&s, &variants, s.seed);
 
-            let mut full = Simulation::new(Arc::new(deploysim::baseline_of(&s)));
-            full.run_to_end();
-            let mut run = Simulation::new(Arc::new(s.clone()));
-            run.run_to_end();
-            let mut want = deploysim::metrics::Summary::compute(&run, &full);
-            want.strategy = "own".into();
-            assert_eq!(got, vec![want], "{}", path.display());
+        let mut full = Simulation::new(Arc::new(deploysim::baseline_of(&s)));
+        full.run_to_end();
+        let mut run = Simulation::new(Arc::new(s.clone()));
+        run.run_to_end();
+        let mut want = deploysim::metrics::Summary::compute(&run, &full);
+        want.strategy = "own".into();
+        assert_eq!(got, vec![want], "{}", path.display());
 
-            let (lean, _) = deploysim::finished_baseline_in(&s, Default::default(), true);
-            assert!(lean.metrics().series.is_empty(), "{}: the baseline kept its series", path.display());
-            baseline_failures += full.metrics().failed();
-            checked += 1;
-        }
+        let (lean, _) = deploysim::finished_baseline_in(&s, Default::default(), true);
+        assert!(lean.metrics().series.is_empty(), "{}: the baseline kept its series", path.display());
+        baseline_failures += full.metrics().failed();
+        checked += 1;
     }
     assert!(checked >= 30, "only {checked} runs compared");
     assert!(baseline_failures > 0, "no baseline had a failed request");
