@@ -84,7 +84,8 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
     };
     let jobs = st.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let progress = !st.quiet && std::io::stderr().is_terminal();
-    let results = match batch::run_items(&points, &variants, st.seeds, shard, jobs, progress) {
+    let per_point: Vec<_> = points.iter().map(|p| batch::variants_at(&scenario, p, &variants)).collect();
+    let results = match batch::run_items(&points, &per_point, st.seeds, shard, jobs, progress) {
         Ok(r) => r,
         Err(e) => return fail(1, e),
     };

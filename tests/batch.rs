@@ -28,8 +28,10 @@ fn variants(s: &deploysim::scenario::Scenario) -> Vec<(String, deploysim::scenar
 fn results_do_not_depend_on_the_number_of_threads() {
     let s = scenario(CANARY);
     let v = variants(&s);
-    let one = batch::run_items(std::slice::from_ref(&s), &v, 12, Shard::WHOLE, 1, false).expect("runs");
-    let two = batch::run_items(std::slice::from_ref(&s), &v, 12, Shard::WHOLE, 2, false).expect("runs");
+    let one =
+        batch::run_items(std::slice::from_ref(&s), std::slice::from_ref(&v), 12, Shard::WHOLE, 1, false).expect("runs");
+    let two =
+        batch::run_items(std::slice::from_ref(&s), std::slice::from_ref(&v), 12, Shard::WHOLE, 2, false).expect("runs");
     assert_eq!(one, two);
     assert_eq!(one.len(), 24);
     let names: Vec<String> = v.iter().map(|x| x.0.clone()).collect();
@@ -40,7 +42,8 @@ fn results_do_not_depend_on_the_number_of_threads() {
 fn shards_merged_equal_the_unsharded_run() {
     let s = scenario(CANARY);
     let v = variants(&s);
-    let whole = batch::run_items(std::slice::from_ref(&s), &v, 10, Shard::WHOLE, 2, false).expect("runs");
+    let whole =
+        batch::run_items(std::slice::from_ref(&s), std::slice::from_ref(&v), 10, Shard::WHOLE, 2, false).expect("runs");
     let part = |k| Partial {
         format: batch::PARTIAL_FORMAT.into(),
         command: "batch".into(),
@@ -50,7 +53,8 @@ fn shards_merged_equal_the_unsharded_run() {
         strategies: v.iter().map(|x| x.0.clone()).collect(),
         points: vec![vec![]],
         shard: Shard { k, n: 3 },
-        results: batch::run_items(std::slice::from_ref(&s), &v, 10, Shard { k, n: 3 }, 1, false).expect("runs"),
+        results: batch::run_items(std::slice::from_ref(&s), std::slice::from_ref(&v), 10, Shard { k, n: 3 }, 1, false)
+            .expect("runs"),
     };
     let merged = batch::merge(vec![part(3), part(1), part(2)]).expect("merges");
     assert_eq!(merged.results, whole);
@@ -74,7 +78,8 @@ fn confidence_intervals_cover_the_true_mean_95_percent_of_the_time() {
             10_000 + rep * 20
         ));
         let v = vec![("none".to_string(), deploysim::scenario::StrategySpec::None)];
-        let r = batch::run_items(std::slice::from_ref(&s), &v, 20, Shard::WHOLE, 2, false).expect("runs");
+        let r = batch::run_items(std::slice::from_ref(&s), std::slice::from_ref(&v), 20, Shard::WHOLE, 2, false)
+            .expect("runs");
         let stats = aggregate(&r, &["none".to_string()], 0);
         let m = &stats[0].metrics.iter().find(|m| m.0 == "requests").expect("requests").1;
         if m.ci_low <= truth && truth <= m.ci_high {
@@ -138,6 +143,55 @@ fn sweep_paths_that_do_not_exist_are_clear_errors() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(expect), "{set}: {err}");
         assert!(!err.contains("panicked"));
+    }
+}
+
+/// Every sweep point runs what a batch of the scenario with that value written into the
+/// file runs: a swept strategy parameter, a parameter of a `compare` entry and a release
+/// parameter each change the results, and each point equals the batch of the edited
+/// text.
+#[test]
+fn each_sweep_point_runs_its_own_values() {
+    const TEXT: &str = r#"Scenario(name: "sweep", seed: 300, duration: "10m",
+        traffic: (users: 5000, rate: Constant(rps: 60)),
+        fleet: (replicas: 6, instance: (boot: "10s")),
+        router: (mode: Weighted),
+        release: (at: "2m", defects: [ErrorRate(0.05)]),
+        strategy: Canary(steps: [SetWeight(20), Pause("2m"), SetWeight(50), Pause("2m")],
+                         analysis: (interval: "1m", checks: [SuccessRate(0.99)])),
+        compare: [(name: "slow", strategy: Rolling(max_surge: 1, max_unavailable: 0))],
+    )"#;
+    let base = scenario(TEXT);
+    let names = ["canary".to_string(), "slow".to_string(), "rolling".to_string()];
+    let variants = deploysim::compare_variants(&base, Some(&names)).expect("variants");
+    for (path, values, (was, template)) in [
+        ("strategy.steps[0].SetWeight", ["5", "60"], ("SetWeight(20)", "SetWeight(#)")),
+        ("compare[0].strategy.max_surge", ["1", "3"], ("max_surge: 1", "max_surge: #")),
+        ("release.defects[0].ErrorRate", ["0.05", "0.2"], ("ErrorRate(0.05)", "ErrorRate(#)")),
+    ] {
+        let mut got = Vec::new();
+        for value in values {
+            let point = batch::sweep::apply(&base, &[(path.to_string(), value.to_string())]).expect("applies");
+            let at = batch::variants_at(&base, &point, &variants);
+            let swept =
+                batch::run_items(std::slice::from_ref(&point), std::slice::from_ref(&at), 3, Shard::WHOLE, 2, false)
+                    .expect("runs");
+            let written = TEXT.replacen(was, &template.replace('#', value), 1);
+            let direct = scenario(&written);
+            let direct_v = deploysim::compare_variants(&direct, Some(&names)).expect("variants");
+            let plain = batch::run_items(
+                std::slice::from_ref(&direct),
+                std::slice::from_ref(&direct_v),
+                3,
+                Shard::WHOLE,
+                1,
+                false,
+            )
+            .expect("runs");
+            assert_eq!(swept, plain, "{path}={value}");
+            got.push(swept);
+        }
+        assert_ne!(got[0], got[1], "{path}: both values gave the same runs");
     }
 }
 

@@ -108,6 +108,27 @@ pub fn run_seed_in(
     out
 }
 
+/// The strategies of a batch at one sweep point. A strategy that is the scenario's own —
+/// its `strategy`, or an entry of its `compare` list — is taken from the point, so a sweep
+/// over `strategy.…` or `compare[i].strategy.…` changes what runs; a built-in one stays as
+/// it is.
+pub fn variants_at(
+    base: &Scenario,
+    point: &Scenario,
+    variants: &[(String, StrategySpec)],
+) -> Vec<(String, StrategySpec)> {
+    variants
+        .iter()
+        .map(|(name, spec)| {
+            let own = match base.compare.iter().position(|v| v.name == *name && v.strategy == *spec) {
+                Some(i) => point.compare.get(i).map(|v| v.strategy.clone()),
+                None => (*spec == base.strategy).then(|| point.strategy.clone()),
+            };
+            (name.clone(), own.unwrap_or_else(|| spec.clone()))
+        })
+        .collect()
+}
+
 /// A unit of batch work: one seed of one sweep point (all strategies).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkItem {
@@ -116,15 +137,20 @@ pub struct WorkItem {
 }
 
 /// Runs the work items of `shard` on `jobs` threads; results come back sorted by
-/// (point, strategy, seed index) whatever the thread count.
+/// (point, strategy, seed index) whatever the thread count. `variants[i]` are the
+/// strategies at point `i` (see [`variants_at`]), the same names in the same order at
+/// every point.
 pub fn run_items(
     points: &[Scenario],
-    variants: &[(String, StrategySpec)],
+    variants: &[Vec<(String, StrategySpec)>],
     seeds: u64,
     shard: Shard,
     jobs: usize,
     progress: bool,
 ) -> Result<Vec<SeedResult>, String> {
+    if variants.len() != points.len() {
+        return Err(format!("{} strategy lists for {} sweep points", variants.len(), points.len()));
+    }
     let items: Vec<WorkItem> = (0..points.len())
         .flat_map(|p| (0..seeds).map(move |i| WorkItem { point: p, index: i }))
         .enumerate()
@@ -147,7 +173,7 @@ pub fn run_items(
             .par_iter()
             .map_init(TapeStorage::default, |storage, w| {
                 let s = &points[w.point];
-                let out = run_seed_in(s, variants, seed_of(s, w.index), storage);
+                let out = run_seed_in(s, &variants[w.point], seed_of(s, w.index), storage);
                 bar.inc(1);
                 out.into_iter()
                     .enumerate()
