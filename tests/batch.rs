@@ -100,31 +100,36 @@ fn temp(name: &str) -> PathBuf {
     d
 }
 
+/// `batch` and `sweep` (here over a canary step's weight) print the same at `--jobs 1`
+/// and `--jobs 2`, and their shards merge into the same output.
 #[test]
 fn cli_batch_output_is_identical_for_any_jobs_and_for_merged_shards() {
     let dir = temp("cli");
     let file = dir.join("s.ron");
     std::fs::write(&file, CANARY).expect("write");
     let f = file.to_str().expect("utf-8 path");
-    let run = |extra: &[&str]| {
-        let mut args = vec!["batch", f, "--seeds", "6", "--strategies", "canary,rolling", "--json", "--quiet"];
-        args.extend_from_slice(extra);
-        let o = deploysim(&args);
+    for command in [vec!["batch", f], vec!["sweep", f, "--set", "strategy.steps[0].SetWeight=10,40"]] {
+        let run = |extra: &[&str]| {
+            let mut args = command.clone();
+            args.extend_from_slice(&["--seeds", "6", "--strategies", "canary,rolling", "--json", "--quiet"]);
+            args.extend_from_slice(extra);
+            let o = deploysim(&args);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let one = run(&["--jobs", "1"]);
+        assert_eq!(one, run(&["--jobs", "2"]), "{}", command[0]);
+        let mut parts = Vec::new();
+        for k in 1..=2 {
+            let out = dir.join(format!("{}-part{k}.json", command[0]));
+            let shard = format!("{k}/2");
+            run(&["--shard", &shard, "--out", out.to_str().expect("path")]);
+            parts.push(out);
+        }
+        let o = deploysim(&["merge", parts[1].to_str().expect("p"), parts[0].to_str().expect("p"), "--json"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    let one = run(&["--jobs", "1"]);
-    assert_eq!(one, run(&["--jobs", "2"]));
-    let mut parts = Vec::new();
-    for k in 1..=2 {
-        let out = dir.join(format!("part{k}.json"));
-        let shard = format!("{k}/2");
-        run(&["--shard", &shard, "--out", out.to_str().expect("path")]);
-        parts.push(out);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), one, "{}", command[0]);
     }
-    let o = deploysim(&["merge", parts[1].to_str().expect("p"), parts[0].to_str().expect("p"), "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), one);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
