@@ -157,16 +157,14 @@ fn sweep_paths_that_do_not_exist_are_clear_errors() {
 /// text.
 #[test]
 fn each_sweep_point_runs_its_own_values() {
-    const TEXT: &str = r#"Scenario(name: "sweep", seed: 300, duration: "10m",
-        traffic: (users: 5000, rate: Constant(rps: 60)),
-        fleet: (replicas: 6, instance: (boot: "10s")),
-        router: (mode: Weighted),
-        release: (at: "2m", defects: [ErrorRate(0.05)]),
-        strategy: Canary(steps: [SetWeight(20), Pause("2m"), SetWeight(50), Pause("2m")],
-                         analysis: (interval: "1m", checks: [SuccessRate(0.99)])),
-        compare: [(name: "slow", strategy: Rolling(max_surge: 1, max_unavailable: 0))],
-    )"#;
-    let base = scenario(TEXT);
+    // The batch canary with a `compare` entry.
+    let text = CANARY.replacen(
+        "\n)",
+        "\n    compare: [(name: \"slow\", strategy: Rolling(max_surge: 1, max_unavailable: 0))],\n)",
+        1,
+    );
+    assert!(text.contains("compare"));
+    let base = scenario(&text);
     let names = ["canary".to_string(), "slow".to_string(), "rolling".to_string()];
     let variants = deploysim::compare_variants(&base, Some(&names)).expect("variants");
     for (path, values, (was, template)) in [
@@ -181,7 +179,7 @@ fn each_sweep_point_runs_its_own_values() {
             let swept =
                 batch::run_items(std::slice::from_ref(&point), std::slice::from_ref(&at), 3, Shard::WHOLE, 2, false)
                     .expect("runs");
-            let written = TEXT.replacen(was, &template.replace('#', value), 1);
+            let written = text.replacen(was, &template.replace('#', value), 1);
             let direct = scenario(&written);
             let direct_v = deploysim::compare_variants(&direct, Some(&names)).expect("variants");
             let plain = batch::run_items(
