@@ -82,6 +82,12 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         Some(Ok(s)) => s,
         Some(Err(e)) => return fail(2, format!("--shard: {e}")),
     };
+    if (shard != Shard::WHOLE || st.out.is_some()) && (st.json || st.csv.is_some() || st.report.is_some()) {
+        return fail(
+            2,
+            "--shard and --out write a partial result; give --json, --csv and --report to `deploysim merge`",
+        );
+    }
     let jobs = st.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let progress = !st.quiet && std::io::stderr().is_terminal();
     let per_point: Vec<_> = points.iter().map(|p| batch::variants_at(&scenario, p, &variants)).collect();
@@ -246,7 +252,9 @@ fn emit(
         let charts = (|| -> Result<Vec<report::charts::Chart>, String> {
             // Representative runs: seed index 0 of each strategy at the first point.
             let first = points.first().ok_or("no points")?;
-            let variants = deploysim::compare_variants(first, Some(&p.strategies))?;
+            // The strategies the statistics ran (see `batch::variants_at`).
+            let variants =
+                batch::variants_at(scenario, first, &deploysim::compare_variants(scenario, Some(&p.strategies))?);
             let sims: Vec<(String, Simulation)> = variants
                 .iter()
                 .map(|(n, spec)| {

@@ -509,3 +509,33 @@ fn corrupted_scenarios_never_panic_the_parser() {
     // Some mutations land in comments or keep the file valid; most do not.
     assert!(parsed > 0 && parsed < files.len() * 150);
 }
+
+/// Settings the serverless and topology engines do not model are refused, not ignored:
+/// each names its field.
+#[test]
+fn settings_a_headless_engine_would_ignore_are_refused() {
+    let dir = TempDir::new("headless_ignored");
+    for (shipped, extra, needles) in [
+        (
+            "serverless-linear.ron",
+            r#"random_faults: [(mtbf: "15m", fault: CrashInstances(count: 1))],"#,
+            &["random_faults", "not supported in a serverless scenario"][..],
+        ),
+        (
+            "retry-storm.ron",
+            r#"faults: [(at: "2m", fault: CrashInstances(count: 2))],"#,
+            &["faults", "not supported in a topology scenario", "topology.faults"],
+        ),
+        (
+            "retry-storm.ron",
+            r#"random_faults: [(mtbf: "15m", fault: CrashInstances(count: 1))],"#,
+            &["random_faults", "not supported in a topology scenario"],
+        ),
+    ] {
+        let text = std::fs::read_to_string(Path::new("scenarios").join(shipped)).expect("shipped scenario");
+        let end = text.rfind(')').expect("closing parenthesis");
+        let edited = format!("{}    {extra}\n{}", &text[..end], &text[end..]);
+        let file = dir.write(shipped, edited);
+        assert_rejected(&file, needles);
+    }
+}

@@ -111,14 +111,14 @@ fn cli_batch_output_is_identical_for_any_jobs_and_for_merged_shards() {
     for command in [vec!["batch", f], vec!["sweep", f, "--set", "strategy.steps[0].SetWeight=10,40"]] {
         let run = |extra: &[&str]| {
             let mut args = command.clone();
-            args.extend_from_slice(&["--seeds", "6", "--strategies", "canary,rolling", "--json", "--quiet"]);
+            args.extend_from_slice(&["--seeds", "6", "--strategies", "canary,rolling", "--quiet"]);
             args.extend_from_slice(extra);
             let o = deploysim(&args);
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             String::from_utf8_lossy(&o.stdout).into_owned()
         };
-        let one = run(&["--jobs", "1"]);
-        assert_eq!(one, run(&["--jobs", "2"]), "{}", command[0]);
+        let one = run(&["--jobs", "1", "--json"]);
+        assert_eq!(one, run(&["--jobs", "2", "--json"]), "{}", command[0]);
         let mut parts = Vec::new();
         for k in 1..=2 {
             let out = dir.join(format!("{}-part{k}.json", command[0]));
@@ -130,6 +130,11 @@ fn cli_batch_output_is_identical_for_any_jobs_and_for_merged_shards() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(String::from_utf8_lossy(&o.stdout), one, "{}", command[0]);
     }
+    // A partial result has no table, CSV or report: asking for one is an error, not ignored.
+    let part = dir.join("p.json");
+    let o = deploysim(&["batch", f, "--seeds", "2", "--out", part.to_str().expect("path"), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("merge"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -124,6 +124,15 @@ pub fn apply(base: &Scenario, sets: &[(String, String)]) -> Result<Scenario, Str
     if let (crate::scenario::RateProfile::Trace(t), crate::scenario::RateProfile::Trace(b)) =
         (&mut s.traffic.rate, &base.traffic.rate)
     {
+        // The rows were read from the base's file; a point naming another file would
+        // replay them under the new name.
+        if t.file != b.file {
+            let which: Vec<String> = sets.iter().map(|(p, v)| format!("{p}={v}")).collect();
+            return Err(format!(
+                "sweep point {}: a trace file cannot be swept; run each trace as its own batch",
+                which.join(" ")
+            ));
+        }
         t.rows = b.rows.clone();
     }
     crate::scenario::check_scenario(&s).map_err(|(field, message)| {

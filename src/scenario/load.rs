@@ -312,6 +312,18 @@ fn check(s: &Scenario) -> Check {
         if s.release.is_some() {
             return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
         }
+        // The topology engine models none of these; accepting them would do nothing.
+        for (field, empty, instead) in [
+            ("faults", s.faults.is_empty(), "; write them in `topology.faults`"),
+            ("random_faults", s.random_faults.is_empty(), ""),
+            ("commands", s.commands.is_empty(), ""),
+            ("compare", s.compare.is_empty(), ""),
+            ("autoscaler", s.autoscaler.is_none(), ""),
+        ] {
+            if !empty {
+                return fail(field, format!("`{field}` is not supported in a topology scenario{instead}"));
+            }
+        }
         crate::topology::check(s, t)?;
     }
     if let Some(sl) = &s.serverless {
@@ -409,9 +421,13 @@ fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Che
     if !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", "a serverless scenario rolls out with `serverless.deployment`; leave `strategy` out");
     }
-    for (field, empty) in
-        [("faults", s.faults.is_empty()), ("commands", s.commands.is_empty()), ("compare", s.compare.is_empty())]
-    {
+    for (field, empty) in [
+        ("faults", s.faults.is_empty()),
+        ("random_faults", s.random_faults.is_empty()),
+        ("commands", s.commands.is_empty()),
+        ("compare", s.compare.is_empty()),
+        ("autoscaler", s.autoscaler.is_none()),
+    ] {
         if !empty {
             return fail(field, format!("`{field}` is not supported in a serverless scenario"));
         }
