@@ -312,18 +312,7 @@ fn check(s: &Scenario) -> Check {
         if s.release.is_some() {
             return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
         }
-        // The topology engine models none of these; accepting them would do nothing.
-        for (field, empty, instead) in [
-            ("faults", s.faults.is_empty(), "; write them in `topology.faults`"),
-            ("random_faults", s.random_faults.is_empty(), ""),
-            ("commands", s.commands.is_empty(), ""),
-            ("compare", s.compare.is_empty(), ""),
-            ("autoscaler", s.autoscaler.is_none(), ""),
-        ] {
-            if !empty {
-                return fail(field, format!("`{field}` is not supported in a topology scenario{instead}"));
-            }
-        }
+        refuse_unmodelled(s, "topology", "; write them in `topology.faults`")?;
         crate::topology::check(s, t)?;
     }
     if let Some(sl) = &s.serverless {
@@ -421,17 +410,7 @@ fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Che
     if !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", "a serverless scenario rolls out with `serverless.deployment`; leave `strategy` out");
     }
-    for (field, empty) in [
-        ("faults", s.faults.is_empty()),
-        ("random_faults", s.random_faults.is_empty()),
-        ("commands", s.commands.is_empty()),
-        ("compare", s.compare.is_empty()),
-        ("autoscaler", s.autoscaler.is_none()),
-    ] {
-        if !empty {
-            return fail(field, format!("`{field}` is not supported in a serverless scenario"));
-        }
-    }
+    refuse_unmodelled(s, "serverless", "")?;
     if let Some(r) = &s.release {
         for (i, d) in r.defects.iter().enumerate() {
             if !matches!(
@@ -634,6 +613,23 @@ pub fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Res
         }
     })?;
     Ok(v)
+}
+
+/// Refuses the instance engine's sections that the `kind` engine does not model:
+/// accepting them would do nothing. `faults_instead` ends the message about `faults`.
+fn refuse_unmodelled(s: &Scenario, kind: &str, faults_instead: &str) -> Check {
+    for (field, empty, instead) in [
+        ("faults", s.faults.is_empty(), faults_instead),
+        ("random_faults", s.random_faults.is_empty(), ""),
+        ("commands", s.commands.is_empty(), ""),
+        ("compare", s.compare.is_empty(), ""),
+        ("autoscaler", s.autoscaler.is_none(), ""),
+    ] {
+        if !empty {
+            return fail(field, format!("`{field}` is not supported in a {kind} scenario{instead}"));
+        }
+    }
+    Ok(())
 }
 
 /// A latency distribution must have a positive scale (and a log-normal a p99 above its
