@@ -327,7 +327,8 @@ impl Recorder {
             if self.failed_users.insert(user) {
                 self.failed_user_count += 1;
             }
-            if new_code && self.first_new_failure.is_none() {
+            // The earliest, whatever order completions are counted in.
+            if new_code && self.first_new_failure.is_none_or(|f| now < f) {
                 self.first_new_failure = Some(now);
             }
         }
@@ -341,7 +342,9 @@ impl Recorder {
         if failed {
             self.shadow_failed += 1;
             self.cur.shadow_failed += 1;
-            self.first_new_failure.get_or_insert(now);
+            if self.first_new_failure.is_none_or(|f| now < f) {
+                self.first_new_failure = Some(now);
+            }
         }
         for tap in self.taps.iter_mut().flatten() {
             if tap.pool == pool || tap.pool == NEW_CODE {

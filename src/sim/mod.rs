@@ -11,6 +11,7 @@
 //! [`step_for`]: Simulation::step_for
 //! [`apply`]: Simulation::apply
 
+mod completions;
 pub mod faults;
 pub mod queue;
 pub mod rng;
@@ -198,9 +199,12 @@ pub struct Simulation {
     fault_rng: Stream,
     metrics: Recorder,
     in_system: u64,
-    /// Time integrals in count·µs: requests in the system, live instances. Integers, so
-    /// they are exact and cheap to update on every event.
+    /// Time in the system of the requests that ended, clipped to the end, in µs; with
+    /// `in_flight_arrivals` (the sum of the arrival times of the requests still in the
+    /// system) it gives the time integral of requests in the system. Integers, so exact.
     system_area: u128,
+    in_flight_arrivals: u128,
+    /// Time integral of live instances in count·µs, updated on every event.
     instance_area: u128,
     peak_instances: usize,
     next_second: Time,
@@ -228,6 +232,15 @@ pub struct Simulation {
     /// Time integrals since the autoscaler's last sync, slot-µs and instance-µs.
     busy_area: f64,
     ready_area: f64,
+    /// Whether completions may wait with their instance (see [`completions`]): not
+    /// while an autoscaler integrates busy slots.
+    keep_completions: bool,
+    due: Vec<completions::DueList>,
+    /// Instances whose `due` list may have entries.
+    due_lists: Vec<u32>,
+    /// No waiting completion has a key below this.
+    due_min: u128,
+    due_scratch: Vec<completions::Due>,
 }
 
 impl Simulation {
@@ -316,6 +329,7 @@ impl Simulation {
             users,
             in_system: 0,
             system_area: 0,
+            in_flight_arrivals: 0,
             instance_area: 0,
             peak_instances: 0,
             next_second: Time::SECOND,
@@ -336,6 +350,11 @@ impl Simulation {
             busy: 0,
             busy_area: 0.0,
             ready_area: 0.0,
+            keep_completions: s.autoscaler.is_none(),
+            due: Vec::new(),
+            due_lists: Vec::new(),
+            due_min: u128::MAX,
+            due_scratch: Vec::new(),
             scenario,
         };
         if let Some(h) = &sim.hpa {
@@ -428,11 +447,13 @@ impl Simulation {
     }
     /// Events waiting in the queue.
     pub fn pending_events(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.kept_completions()
     }
     /// Time integral of requests in the system, request-seconds (for Little's law).
     pub fn request_seconds(&self) -> f64 {
-        self.system_area as f64 / 1e6
+        let now = u128::from(self.now.min(self.cfg.end).as_micros());
+        let open = (u128::from(self.in_system) * now).saturating_sub(self.in_flight_arrivals);
+        (self.system_area + open) as f64 / 1e6
     }
     /// Cost so far: instance time at the hourly price plus the fixed hourly cost.
     pub fn cost(&self) -> f64 {
@@ -443,6 +464,10 @@ impl Simulation {
     /// Sampling is keyed by request id, so it does not change the run.
     pub fn set_sample_rate(&mut self, rate: f64) {
         self.sample_rate = rate.clamp(0.0, 1.0);
+        if self.sample_rate > 0.0 {
+            // Samples are kept in the order requests end.
+            self.make_all_eager();
+        }
     }
     /// The most recent sampled finished requests, oldest first.
     pub fn recent(&self) -> &std::collections::VecDeque<RecentRequest> {
@@ -549,6 +574,15 @@ impl Simulation {
         let target = target.min(self.cfg.end);
         while self.step_one(target) {}
         self.advance_to(target);
+        self.settle();
+    }
+
+    /// Completes the waiting completions that are due by now, so that what the run shows
+    /// (requests in the system, busy instances) is current.
+    fn settle(&mut self) {
+        let limit =
+            if self.now >= self.cfg.end { completions::before(self.cfg.end) } else { completions::through(self.now) };
+        self.catch_up_all(limit.min(self.queue.peek_key()));
     }
 
     /// Makes this run record only what a summary compares a run against (see
@@ -564,7 +598,9 @@ impl Simulation {
     /// Returns false when nothing is left before the end. For tests and step-by-step
     /// teaching; front ends normally use [`step_until`](Self::step_until).
     pub fn step(&mut self) -> bool {
-        self.step_one(self.cfg.end)
+        let stepped = self.step_one(self.cfg.end);
+        self.settle();
+        stepped
     }
 
     /// Checks the engine's bookkeeping: requests whose client still waits equal the
@@ -628,10 +664,12 @@ impl Simulation {
             for _ in 0..1024 {
                 if !self.step_one(target) {
                     self.advance_to(target);
+                    self.settle();
                     return true;
                 }
             }
             if start.elapsed() >= budget {
+                self.settle();
                 return false;
             }
         }
@@ -660,6 +698,7 @@ impl Simulation {
         }
         self.advance_to(t);
         if ev <= arr {
+            self.catch_up_all(self.queue.peek_key());
             if let Some((_, e)) = self.queue.pop() {
                 self.handle(e);
             }
@@ -672,6 +711,11 @@ impl Simulation {
         }
         self.flush();
         if self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none() {
+            // Recovery watches the new code's requests in flight: from the abort on,
+            // their completions run at their own time.
+            if !self.due_lists.is_empty() {
+                self.make_all_eager();
+            }
             self.check_recovered();
         }
         true
@@ -679,6 +723,8 @@ impl Simulation {
 
     /// After the end: no arrivals, faults or controller; requests in flight finish.
     fn drain_in_flight(&mut self) {
+        self.keep_completions = false;
+        self.make_all_eager();
         let mut guard = 0u64;
         while self.in_system > 0 {
             let Some((t, e)) = self.queue.pop() else {
@@ -737,6 +783,7 @@ impl Simulation {
     fn close_seconds(&mut self, t: Time) {
         while self.next_second <= t && self.next_second <= self.cfg.end {
             let b = self.next_second;
+            self.catch_up_all(completions::before(b));
             self.integrate(b);
             let ready = [0, 1, 2].map(|p| self.fleet.routable[p].len() as u16);
             let share = self.router.share_new(&self.fleet, b);
@@ -754,7 +801,6 @@ impl Simulation {
             if until > self.now {
                 let us = (until - self.now).as_micros();
                 self.instance_area += u128::from(us) * self.fleet.alive_count() as u128;
-                self.system_area += u128::from(us) * u128::from(self.in_system);
                 if self.hpa.is_some() {
                     let dt = us as f64;
                     self.busy_area += self.busy as f64 * dt;
@@ -793,7 +839,16 @@ impl Simulation {
     /// Ends a request that is not in the slab (refused at once).
     fn end_request(&mut self, user: u32, version: Option<u8>, outcome: Outcome, latency: Time) {
         self.metrics.finish(user, version, false, outcome, latency, self.now);
+        self.leave(self.now);
+    }
+
+    /// A user's request that arrived at `arrival` leaves the system now.
+    #[inline]
+    fn leave(&mut self, arrival: Time) {
         self.in_system -= 1;
+        let until = self.now.min(self.cfg.end).max(arrival);
+        self.system_area += u128::from((until - arrival).as_micros());
+        self.in_flight_arrivals -= u128::from(arrival.as_micros());
     }
 
     /// Keeps a sample of finished requests for drawing (off unless a front end asks).
@@ -827,7 +882,7 @@ impl Simulation {
             self.metrics.finish_shadow(r.version, outcome.failed(), latency, self.now);
         } else {
             self.metrics.finish(r.user, Some(r.version), r.new_code, outcome, latency, self.now);
-            self.in_system -= 1;
+            self.leave(r.arrival);
         }
     }
 
@@ -843,6 +898,7 @@ impl Simulation {
             ab.session(user, id);
         }
         self.in_system += 1;
+        self.in_flight_arrivals += u128::from(self.now.as_micros());
         let deadline = self.cfg.timeout.map_or(Time::MAX, |d| self.now + d);
         let req = Req {
             id,
@@ -874,6 +930,12 @@ impl Simulation {
 
     /// Hands a request to an instance: serve it now, queue it, or refuse it.
     fn dispatch(&mut self, inst: u32, req: Req) {
+        // Waiting completions matter when the instance may be full, or when its error
+        // rate depends on how busy it is.
+        let i = &self.fleet.instances[inst as usize];
+        if i.in_service.len() >= self.cfg.concurrency || self.load_sensitive() {
+            self.catch_up(inst, completions::through(self.now));
+        }
         let (version, unresponsive, busy, queued) = {
             let i = &self.fleet.instances[inst as usize];
             (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
@@ -893,6 +955,8 @@ impl Simulation {
             let slot = self.alloc(req);
             self.start_service(inst, slot);
         } else if queued < self.cfg.queue_cap {
+            // A completion now starts the next request in the queue: it runs at its time.
+            self.make_eager(inst);
             let slot = self.alloc(req);
             self.fleet.instances[inst as usize].queue.push_back(slot);
             self.arm_timeout(slot);
@@ -969,7 +1033,12 @@ impl Simulation {
         if !i.deleting {
             self.busy += 1;
         }
-        self.queue.push(done, Event::ServiceDone { inst, slot, generation: r.generation });
+        let key = self.queue.next_key(done);
+        if self.may_keep(inst) {
+            self.keep(inst, completions::Due { key, slot, generation: r.generation });
+        } else {
+            self.queue.push_key(key, Event::ServiceDone { inst, slot, generation: r.generation });
+        }
         if r.deadline < done {
             self.arm_timeout(slot);
         }
@@ -1040,6 +1109,7 @@ impl Simulation {
     /// Ends or orphans every request on an instance: with `hang`, clients wait for their
     /// deadline (a silent instance); otherwise they get an error now (a reset connection).
     fn fail_all(&mut self, inst: u32, hang: bool) {
+        self.drop_due(inst);
         let i = &mut self.fleet.instances[inst as usize];
         if !i.deleting {
             self.busy -= i.in_service.len() as u64;
@@ -1210,6 +1280,8 @@ impl Simulation {
     }
 
     fn delete(&mut self, id: u32) {
+        // Its last completion terminates it, at its time.
+        self.make_eager(id);
         self.fleet.set_routable(id, false);
         let i = &mut self.fleet.instances[id as usize];
         if !i.deleting {

@@ -76,8 +76,21 @@ const ARITY: usize = 4;
 
 impl<E: Copy> EventQueue<E> {
     pub fn push(&mut self, time: Time, event: E) {
+        let key = self.next_key(time);
+        self.push_key(key, event);
+    }
+
+    /// The key an event scheduled now for `time` gets, taking its sequence number: a
+    /// caller that keeps the event elsewhere (an instance's own completions) orders it
+    /// against the queue exactly as if it had been pushed.
+    #[inline]
+    pub fn next_key(&mut self, time: Time) -> u128 {
         self.seq += 1;
-        let key = (u128::from(time.as_micros()) << 64) | u128::from(self.seq);
+        (u128::from(time.as_micros()) << 64) | u128::from(self.seq)
+    }
+
+    /// Pushes an event under a key from [`next_key`](Self::next_key).
+    pub fn push_key(&mut self, key: u128, event: E) {
         // Sift up with a hole: parents with later keys move down, the entry is written once.
         let mut i = self.heap.len();
         self.heap.push((key, event));
@@ -90,6 +103,12 @@ impl<E: Copy> EventQueue<E> {
             i = parent;
         }
         self.heap[i] = (key, event);
+    }
+
+    /// The earliest key, `u128::MAX` when empty.
+    #[inline]
+    pub fn peek_key(&self) -> u128 {
+        self.heap.first().map_or(u128::MAX, |e| e.0)
     }
 
     pub fn peek_time(&self) -> Option<Time> {
