@@ -130,7 +130,7 @@ fn view_of(i: &Instance, concurrency: f32) -> InstanceView {
         pool: i.version,
         phase: i.phase,
         ready: i.ready,
-        load: ((i.in_service.len() + i.queue.len()) as f32 / concurrency).min(1.0),
+        load: ((i.serving() + i.queue.len()) as f32 / concurrency).min(1.0),
     }
 }
 

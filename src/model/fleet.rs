@@ -89,19 +89,39 @@ pub struct Instance {
     pub bad_config: f64,
     /// Error probability of hand-made configuration drift, kept for its whole life.
     pub drift: f64,
-    /// Slab indices of requests being served.
+    /// Slab indices of requests being served whose completion is in the event queue.
     pub in_service: Vec<u32>,
+    /// Requests being served whose completion waits here instead (see the engine's
+    /// `completions`), unordered, and the earliest key among them.
+    pub kept: Vec<Kept>,
+    pub kept_min: u128,
+    /// In the engine's list of instances that may keep completions.
+    pub kept_listed: bool,
     /// Slab indices of requests waiting (FIFO).
     pub queue: VecDeque<u32>,
     routable_pos: u32,
+}
+
+/// A completion kept with its instance: the event-queue key it would have (`done · 2^64
+/// + sequence number`), and the request's slab index and generation.
+#[derive(Clone, Copy, Debug)]
+pub struct Kept {
+    pub key: u128,
+    pub slot: u32,
+    pub generation: u32,
 }
 
 impl Instance {
     pub fn alive(&self) -> bool {
         self.phase != Phase::Terminated
     }
+    /// Requests being served (some may have finished and wait to be counted).
+    #[inline]
+    pub fn serving(&self) -> usize {
+        self.in_service.len() + self.kept.len()
+    }
     pub fn has_work(&self) -> bool {
-        !self.in_service.is_empty() || !self.queue.is_empty()
+        self.serving() > 0 || !self.queue.is_empty()
     }
 }
 
@@ -220,6 +240,9 @@ impl Fleet {
             bad_config: 0.0,
             drift: 0.0,
             in_service: Vec::new(),
+            kept: Vec::new(),
+            kept_min: u128::MAX,
+            kept_listed: false,
             queue: VecDeque::new(),
             routable_pos: NOT_ROUTABLE,
         });
@@ -287,7 +310,7 @@ impl Fleet {
             .iter()
             .map(|&id| &self.instances[id as usize])
             .filter(|i| i.version == version)
-            .map(|i| i.in_service.len() + i.queue.len())
+            .map(|i| i.serving() + i.queue.len())
             .sum()
     }
 }

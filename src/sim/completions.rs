@@ -21,33 +21,11 @@
 //! ([`Simulation::make_eager`]), so a run is the same run, event for event, whichever
 //! way its completions were kept.
 
-use super::Simulation;
 use super::queue::Event;
 use super::time::Time;
-
-/// A completion waiting with its instance.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Due {
-    /// `done · 2^64 + sequence number`, as in the event queue.
-    pub key: u128,
-    pub slot: u32,
-    pub generation: u32,
-}
-
-/// One instance's waiting completions, unordered, and the earliest key among them.
-#[derive(Clone, Debug)]
-pub(super) struct DueList {
-    pub min: u128,
-    pub entries: Vec<Due>,
-    /// In [`Simulation`]'s list of instances that may have entries.
-    pub listed: bool,
-}
-
-impl Default for DueList {
-    fn default() -> Self {
-        DueList { min: u128::MAX, entries: Vec::new(), listed: false }
-    }
-}
+use super::{ReqState, Simulation};
+use crate::metrics::Outcome;
+use crate::model::fleet::Kept;
 
 /// Instances serving more than this keep their completions in the queue: a list is
 /// scanned whole when something in it is due.
@@ -81,116 +59,117 @@ impl Simulation {
             && self.sample_rate == 0.0
             && !i.deleting
             && i.queue.is_empty()
-            && i.in_service.len() <= MAX_KEPT
+            && i.kept.len() < MAX_KEPT
             && !(self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none())
     }
 
     #[inline]
-    pub(super) fn keep(&mut self, inst: u32, due: Due) {
-        let at = inst as usize;
-        if self.due.len() <= at {
-            self.due.resize_with(at + 1, DueList::default);
+    pub(super) fn keep(&mut self, inst: u32, kept: Kept) {
+        let i = &mut self.fleet.instances[inst as usize];
+        i.kept.push(kept);
+        i.kept_min = i.kept_min.min(kept.key);
+        if !i.kept_listed {
+            i.kept_listed = true;
+            self.kept_lists.push(inst);
         }
-        let l = &mut self.due[at];
-        l.entries.push(due);
-        l.min = l.min.min(due.key);
-        if !l.listed {
-            l.listed = true;
-            self.due_lists.push(inst);
-        }
-        self.due_min = self.due_min.min(due.key);
+        self.kept_min = self.kept_min.min(kept.key);
     }
 
     /// Completes what waits on `inst` with a key below `limit`.
     #[inline]
     pub(super) fn catch_up(&mut self, inst: u32, limit: u128) {
-        if self.due.get(inst as usize).is_some_and(|l| l.min < limit) {
-            self.complete_due(inst, limit);
+        if self.fleet.instances[inst as usize].kept_min < limit {
+            self.complete_kept(inst, limit);
         }
     }
 
-    fn complete_due(&mut self, inst: u32, limit: u128) {
-        let mut now_due = std::mem::take(&mut self.due_scratch);
-        let l = &mut self.due[inst as usize];
+    fn complete_kept(&mut self, inst: u32, limit: u128) {
+        let mut due = std::mem::take(&mut self.kept_scratch);
+        let i = &mut self.fleet.instances[inst as usize];
+        debug_assert!(i.queue.is_empty() && !i.deleting);
         let mut min = u128::MAX;
         let mut k = 0;
-        while k < l.entries.len() {
-            let d = l.entries[k];
+        while k < i.kept.len() {
+            let d = i.kept[k];
             if d.key < limit {
-                now_due.push(d);
-                l.entries.swap_remove(k);
+                due.push(d);
+                i.kept.swap_remove(k);
             } else {
                 min = min.min(d.key);
                 k += 1;
             }
         }
-        l.min = min;
+        i.kept_min = min;
+        self.busy -= due.len() as u64;
         // Their order does not matter: each only counts an outcome and frees a slot.
         let now = self.now;
-        for d in now_due.drain(..) {
-            self.now = Time::from_micros((d.key >> 64) as u64);
-            self.service_done(inst, d.slot, d.generation);
+        for d in due.drain(..) {
+            let r = &self.reqs[d.slot as usize];
+            if r.generation != d.generation {
+                continue;
+            }
+            match r.state {
+                ReqState::InService => {
+                    self.now = Time::from_micros((d.key >> 64) as u64);
+                    let outcome = if r.fail { Outcome::Error } else { Outcome::Success };
+                    self.end_slot(d.slot, outcome);
+                    self.release_slot(d.slot);
+                }
+                ReqState::TimedOut => self.release_slot(d.slot),
+                _ => {}
+            }
         }
         self.now = now;
-        self.due_scratch = now_due;
+        self.kept_scratch = due;
     }
 
     /// Completes what waits on any instance with a key below `limit`.
     #[inline]
     pub(super) fn catch_up_all(&mut self, limit: u128) {
-        if self.due_min < limit {
-            self.complete_all_due(limit);
+        if self.kept_min < limit {
+            self.complete_all_kept(limit);
         }
     }
 
-    fn complete_all_due(&mut self, limit: u128) {
-        let mut lists = std::mem::take(&mut self.due_lists);
+    fn complete_all_kept(&mut self, limit: u128) {
+        let mut lists = std::mem::take(&mut self.kept_lists);
         let mut min = u128::MAX;
         lists.retain(|&inst| {
             self.catch_up(inst, limit);
-            let l = &mut self.due[inst as usize];
-            if l.entries.is_empty() {
-                l.listed = false;
+            let i = &mut self.fleet.instances[inst as usize];
+            if i.kept.is_empty() {
+                i.kept_listed = false;
                 false
             } else {
-                min = min.min(l.min);
+                min = min.min(i.kept_min);
                 true
             }
         });
-        self.due_lists = lists;
-        self.due_min = min;
+        self.kept_lists = lists;
+        self.kept_min = min;
     }
 
     /// Moves what waits on `inst` into the event queue, under the same keys.
     pub(super) fn make_eager(&mut self, inst: u32) {
-        let Some(l) = self.due.get_mut(inst as usize) else {
-            return;
-        };
-        l.min = u128::MAX;
-        for d in l.entries.drain(..) {
-            self.queue.push_key(d.key, Event::ServiceDone { inst, slot: d.slot, generation: d.generation });
+        let i = &mut self.fleet.instances[inst as usize];
+        i.kept_min = u128::MAX;
+        for k in i.kept.drain(..) {
+            i.in_service.push(k.slot);
+            self.queue.push_key(k.key, Event::ServiceDone { inst, slot: k.slot, generation: k.generation });
         }
     }
 
     /// Moves every waiting completion into the event queue.
     pub(super) fn make_all_eager(&mut self) {
-        for inst in std::mem::take(&mut self.due_lists) {
+        for inst in std::mem::take(&mut self.kept_lists) {
             self.make_eager(inst);
-            self.due[inst as usize].listed = false;
+            self.fleet.instances[inst as usize].kept_listed = false;
         }
-        self.due_min = u128::MAX;
-    }
-
-    /// Forgets what waits on `inst`: its requests are being failed or orphaned now.
-    pub(super) fn drop_due(&mut self, inst: u32) {
-        if let Some(l) = self.due.get_mut(inst as usize) {
-            l.entries.clear();
-            l.min = u128::MAX;
-        }
+        self.kept_min = u128::MAX;
     }
 
     /// Completions waiting with instances.
     pub(super) fn kept_completions(&self) -> usize {
-        self.due.iter().map(|l| l.entries.len()).sum()
+        self.kept_lists.iter().map(|&i| self.fleet.instances[i as usize].kept.len()).sum()
     }
 }

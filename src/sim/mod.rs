@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Outcome, Recorder};
 use crate::model::autoscaler::{Hpa, Sample};
-use crate::model::fleet::{Fleet, NEW, POOLS, Phase, STABLE};
+use crate::model::fleet::{Fleet, Kept, NEW, POOLS, Phase, STABLE};
 use crate::model::gate::Gate;
 use crate::model::router::Router;
 use crate::model::service::{BACKOFF_RESET, ServiceTimes, VersionProfile, crash_backoff};
@@ -235,12 +235,11 @@ pub struct Simulation {
     /// Whether completions may wait with their instance (see [`completions`]): not
     /// while an autoscaler integrates busy slots.
     keep_completions: bool,
-    due: Vec<completions::DueList>,
-    /// Instances whose `due` list may have entries.
-    due_lists: Vec<u32>,
-    /// No waiting completion has a key below this.
-    due_min: u128,
-    due_scratch: Vec<completions::Due>,
+    /// Instances whose `kept` list may have entries.
+    kept_lists: Vec<u32>,
+    /// No kept completion has a key below this.
+    kept_min: u128,
+    kept_scratch: Vec<Kept>,
 }
 
 impl Simulation {
@@ -351,10 +350,9 @@ impl Simulation {
             busy_area: 0.0,
             ready_area: 0.0,
             keep_completions: s.autoscaler.is_none(),
-            due: Vec::new(),
-            due_lists: Vec::new(),
-            due_min: u128::MAX,
-            due_scratch: Vec::new(),
+            kept_lists: Vec::new(),
+            kept_min: u128::MAX,
+            kept_scratch: Vec::new(),
             scenario,
         };
         if let Some(h) = &sim.hpa {
@@ -631,8 +629,7 @@ impl Simulation {
                 }
             }
         }
-        let busy: usize =
-            self.fleet.instances.iter().filter(|i| i.alive() && !i.deleting).map(|i| i.in_service.len()).sum();
+        let busy: usize = self.fleet.instances.iter().filter(|i| i.alive() && !i.deleting).map(|i| i.serving()).sum();
         if busy as u64 != self.busy {
             return Err(format!(
                 "{busy} requests are in service on live instances but the busy count is {}",
@@ -640,11 +637,11 @@ impl Simulation {
             ));
         }
         for i in &self.fleet.instances {
-            if i.in_service.len() > self.cfg.concurrency {
+            if i.serving() > self.cfg.concurrency {
                 return Err(format!(
                     "instance {} serves {} requests with concurrency {}",
                     i.id,
-                    i.in_service.len(),
+                    i.serving(),
                     self.cfg.concurrency
                 ));
             }
@@ -713,7 +710,7 @@ impl Simulation {
         if self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none() {
             // Recovery watches the new code's requests in flight: from the abort on,
             // their completions run at their own time.
-            if !self.due_lists.is_empty() {
+            if !self.kept_lists.is_empty() {
                 self.make_all_eager();
             }
             self.check_recovered();
@@ -933,12 +930,12 @@ impl Simulation {
         // Waiting completions matter when the instance may be full, or when its error
         // rate depends on how busy it is.
         let i = &self.fleet.instances[inst as usize];
-        if i.in_service.len() >= self.cfg.concurrency || self.load_sensitive() {
+        if i.serving() >= self.cfg.concurrency || self.load_sensitive() {
             self.catch_up(inst, completions::through(self.now));
         }
         let (version, unresponsive, busy, queued) = {
             let i = &self.fleet.instances[inst as usize];
-            (i.version, i.unresponsive, i.in_service.len(), i.queue.len())
+            (i.version, i.unresponsive, i.serving(), i.queue.len())
         };
         let req = Req { version, inst, ..req };
         if unresponsive {
@@ -990,7 +987,7 @@ impl Simulation {
     fn start_service(&mut self, inst: u32, slot: u32) {
         let (version, busy, config_error) = {
             let i = &self.fleet.instances[inst as usize];
-            (i.version, i.in_service.len(), 1.0 - (1.0 - i.bad_config) * (1.0 - i.drift))
+            (i.version, i.serving(), 1.0 - (1.0 - i.bad_config) * (1.0 - i.drift))
         };
         let r = self.reqs[slot as usize];
         let new_code = version == NEW && (r.shadow || self.new_code_for(r.user));
@@ -1028,15 +1025,14 @@ impl Simulation {
             rr.fail = fail;
             rr.new_code = new_code;
         }
-        let i = &mut self.fleet.instances[inst as usize];
-        i.in_service.push(slot);
-        if !i.deleting {
+        if !self.fleet.instances[inst as usize].deleting {
             self.busy += 1;
         }
         let key = self.queue.next_key(done);
         if self.may_keep(inst) {
-            self.keep(inst, completions::Due { key, slot, generation: r.generation });
+            self.keep(inst, Kept { key, slot, generation: r.generation });
         } else {
+            self.fleet.instances[inst as usize].in_service.push(slot);
             self.queue.push_key(key, Event::ServiceDone { inst, slot, generation: r.generation });
         }
         if r.deadline < done {
@@ -1070,7 +1066,7 @@ impl Simulation {
     fn pull_queue(&mut self, inst: u32) {
         loop {
             let i = &mut self.fleet.instances[inst as usize];
-            if i.in_service.len() >= self.cfg.concurrency {
+            if i.serving() >= self.cfg.concurrency {
                 return;
             }
             let Some(slot) = i.queue.pop_front() else {
@@ -1109,12 +1105,13 @@ impl Simulation {
     /// Ends or orphans every request on an instance: with `hang`, clients wait for their
     /// deadline (a silent instance); otherwise they get an error now (a reset connection).
     fn fail_all(&mut self, inst: u32, hang: bool) {
-        self.drop_due(inst);
         let i = &mut self.fleet.instances[inst as usize];
         if !i.deleting {
-            self.busy -= i.in_service.len() as u64;
+            self.busy -= i.serving() as u64;
         }
         let mut slots: Vec<u32> = std::mem::take(&mut i.in_service);
+        slots.extend(i.kept.drain(..).map(|k| k.slot));
+        i.kept_min = u128::MAX;
         slots.extend(i.queue.drain(..));
         for slot in slots {
             let r = self.reqs[slot as usize];
