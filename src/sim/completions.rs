@@ -44,11 +44,11 @@ pub(super) fn before(t: Time) -> u128 {
 }
 
 impl Simulation {
-    /// Whether a request's error rate depends on how busy its instance is.
-    #[inline]
-    pub(super) fn load_sensitive(&self) -> bool {
-        self.versions.iter().any(|v| !v.load_errors.is_empty())
-            || self.mods.as_ref().is_some_and(|m| !m.load.is_empty())
+    /// Notes whether a request's error rate depends on how busy its instance is; after
+    /// the versions or the fault effects change.
+    pub(super) fn update_load_sensitive(&mut self) {
+        self.load_sensitive = self.versions.iter().any(|v| !v.load_errors.is_empty())
+            || self.mods.as_ref().is_some_and(|m| !m.load.is_empty());
     }
 
     /// Whether the completion of a request that starts now on `inst` may wait with it.
@@ -88,17 +88,18 @@ impl Simulation {
         let i = &mut self.fleet.instances[inst as usize];
         debug_assert!(i.queue.is_empty() && !i.deleting);
         let mut min = u128::MAX;
-        let mut k = 0;
-        while k < i.kept.len() {
+        let mut left = 0;
+        for k in 0..i.kept.len() {
             let d = i.kept[k];
             if d.key < limit {
                 due.push(d);
-                i.kept.swap_remove(k);
             } else {
                 min = min.min(d.key);
-                k += 1;
+                i.kept[left] = d;
+                left += 1;
             }
         }
+        i.kept.truncate(left);
         i.kept_min = min;
         self.busy -= due.len() as u64;
         // Their order does not matter: each only counts an outcome and frees a slot.

@@ -235,6 +235,9 @@ pub struct Simulation {
     /// Whether completions may wait with their instance (see [`completions`]): not
     /// while an autoscaler integrates busy slots.
     keep_completions: bool,
+    /// Whether a request's error rate depends on how busy its instance is (a version's
+    /// or a fault's errors above a load): then waiting completions are counted first.
+    load_sensitive: bool,
     /// Instances whose `kept` list may have entries.
     kept_lists: Vec<u32>,
     /// No kept completion has a key below this.
@@ -350,11 +353,13 @@ impl Simulation {
             busy_area: 0.0,
             ready_area: 0.0,
             keep_completions: s.autoscaler.is_none(),
+            load_sensitive: false,
             kept_lists: Vec::new(),
             kept_min: u128::MAX,
             kept_scratch: Vec::new(),
             scenario,
         };
+        sim.update_load_sensitive();
         if let Some(h) = &sim.hpa {
             sim.queue.push(h.sync_period(), Event::Autoscale);
         }
@@ -930,7 +935,7 @@ impl Simulation {
         // Waiting completions matter when the instance may be full, or when its error
         // rate depends on how busy it is.
         let i = &self.fleet.instances[inst as usize];
-        if i.serving() >= self.cfg.concurrency || self.load_sensitive() {
+        if i.serving() >= self.cfg.concurrency || self.load_sensitive {
             self.catch_up(inst, completions::through(self.now));
         }
         let (version, unresponsive, busy, queued) = {
@@ -1493,6 +1498,7 @@ impl Simulation {
             .unwrap_or(Time::ZERO);
         self.leak = (sum.leak_rate > 0.0).then_some((sum.leak_rate, leak_end));
         self.mods = sum.mods;
+        self.update_load_sensitive();
         let expired: Vec<faults::ConfigPush> = {
             let (gone, kept): (Vec<_>, Vec<_>) =
                 std::mem::take(&mut self.config_pushes).into_iter().partition(|p| p.end.is_some_and(|e| e <= now));
