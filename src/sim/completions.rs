@@ -1,8 +1,8 @@
 //! Service completions kept with their instance instead of in the event queue.
 //!
 //! Most completions only count an outcome and free a slot: nothing else in the run reads
-//! what they change before the instance's next request, the next event of the queue or
-//! the next closing second. Such a completion takes its key from the queue (so it is
+//! what they change until their instance might be full, the next event of the queue runs
+//! or the second closes. Such a completion takes its key from the queue (so it is
 //! ordered against every event exactly as if it had been pushed) and waits in its
 //! instance's list. The engine completes everything that is due
 //!
