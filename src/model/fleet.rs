@@ -103,12 +103,11 @@ pub struct Instance {
 }
 
 /// A completion kept with its instance: the event-queue key it would have (`done · 2^64
-/// + sequence number`), and the request's slab index and generation.
+/// + sequence number`) and the request's slab index.
 #[derive(Clone, Copy, Debug)]
 pub struct Kept {
     pub key: u128,
     pub slot: u32,
-    pub generation: u32,
 }
 
 impl Instance {

@@ -60,7 +60,7 @@ impl Simulation {
             && !i.deleting
             && i.queue.is_empty()
             && i.kept.len() < MAX_KEPT
-            && !(self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none())
+            && !self.awaiting_recovery()
     }
 
     #[inline]
@@ -105,10 +105,9 @@ impl Simulation {
         // Their order does not matter: each only counts an outcome and frees a slot.
         let now = self.now;
         for d in due.drain(..) {
+            // A kept request keeps its slot until it is counted here or failed with its
+            // instance (which empties the list), so the slot is still its own.
             let r = &self.reqs[d.slot as usize];
-            if r.generation != d.generation {
-                continue;
-            }
             match r.state {
                 ReqState::InService => {
                     self.now = Time::from_micros((d.key >> 64) as u64);
@@ -117,7 +116,7 @@ impl Simulation {
                     self.release_slot(d.slot);
                 }
                 ReqState::TimedOut => self.release_slot(d.slot),
-                _ => {}
+                state => debug_assert!(false, "kept request in state {state:?}"),
             }
         }
         self.now = now;
@@ -156,7 +155,8 @@ impl Simulation {
         i.kept_min = u128::MAX;
         for k in i.kept.drain(..) {
             i.in_service.push(k.slot);
-            self.queue.push_key(k.key, Event::ServiceDone { inst, slot: k.slot, generation: k.generation });
+            let generation = self.reqs[k.slot as usize].generation;
+            self.queue.push_key(k.key, Event::ServiceDone { inst, slot: k.slot, generation });
         }
     }
 

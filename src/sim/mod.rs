@@ -712,7 +712,7 @@ impl Simulation {
             };
         }
         self.flush();
-        if self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none() {
+        if self.awaiting_recovery() {
             // Recovery watches the new code's requests in flight: from the abort on,
             // their completions run at their own time.
             if !self.kept_lists.is_empty() {
@@ -1035,7 +1035,7 @@ impl Simulation {
         }
         let key = self.queue.next_key(done);
         if self.may_keep(inst) {
-            self.keep(inst, Kept { key, slot, generation: r.generation });
+            self.keep(inst, Kept { key, slot });
         } else {
             self.fleet.instances[inst as usize].in_service.push(slot);
             self.queue.push_key(key, Event::ServiceDone { inst, slot, generation: r.generation });
@@ -1737,10 +1737,16 @@ impl Simulation {
         )
     }
 
+    /// A rollout was aborted and has not recovered yet.
+    #[inline]
+    fn awaiting_recovery(&self) -> bool {
+        self.rollout.abort_at.is_some() && self.rollout.recovered_at.is_none()
+    }
+
     /// Recovery after an abort: no routable new instance, no work left on one, and
     /// stable ready capacity back at `replicas`.
     fn check_recovered(&mut self) {
-        if self.rollout.abort_at.is_none() || self.rollout.recovered_at.is_some() {
+        if !self.awaiting_recovery() {
             return;
         }
         // With the new code gated off (a kill switch), new-version instances serve the
