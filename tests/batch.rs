@@ -356,7 +356,8 @@ fn a_shared_tape_changes_no_result() {
 /// seeds, a run that keeps them equals one that schedules every completion as an event
 /// (sampling requests for drawing does that). Both run to the end, so requests that
 /// start from a queue after the end are covered too: an overloaded queue (ρ = 1.25)
-/// ends the list, with thousands waiting at the end.
+/// and a zone outage (requests hang on silent instances until their deadline) end the
+/// list.
 #[test]
 fn completions_kept_with_instances_change_no_result() {
     use std::sync::Arc;
@@ -366,8 +367,18 @@ fn completions_kept_with_instances_change_no_result() {
             service: (concurrency: 8, queue: 1000000, latency: Exponential(mean: "20ms"), timeout: None),
             fleet: (replicas: 1, zones: 1))"#,
     );
+    // A zone goes silent while its instances serve: their clients hang until their
+    // deadline, kept or not.
+    let outage = scenario(
+        r#"Scenario(name: "outage", seed: 5, duration: "1m",
+            traffic: (users: 5000, rate: Constant(rps: 400)),
+            service: (concurrency: 8, queue: 50, latency: LogNormal(median: "40ms", p99: "300ms"), timeout: "2s"),
+            fleet: (replicas: 6, zones: 3),
+            faults: [(at: "20s", fault: ZoneOutage(zone: 1, duration: "20s")), (at: "45s", fault: CrashInstances(count: 2))])"#,
+    );
     let mut runs = short_single_service_runs();
     runs.push((PathBuf::from("overloaded"), overloaded));
+    runs.push((PathBuf::from("outage"), outage));
     let mut checked = 0;
     for (path, s) in runs {
         let s = Arc::new(s);

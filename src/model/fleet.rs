@@ -102,12 +102,29 @@ pub struct Instance {
     routable_pos: u32,
 }
 
-/// A completion kept with its instance: the event-queue key it would have (`done · 2^64
-/// + sequence number`) and the request's slab index.
+/// A completion kept with its instance: the event-queue key it would have (`done` times
+/// 2^64 plus a sequence number) and what counting its request needs. A kept request
+/// holds no slab record: its client's deadline is not before `done`, so nothing but the
+/// completion (or a failure of its instance) can end it.
 #[derive(Clone, Copy, Debug)]
 pub struct Kept {
     pub key: u128,
-    pub slot: u32,
+    pub id: u64,
+    pub arrival: Time,
+    pub user: u32,
+    /// The pool of the instance that serves it.
+    pub version: u8,
+    pub fail: bool,
+    pub new_code: bool,
+    pub shadow: bool,
+}
+
+impl Kept {
+    /// When it completes.
+    #[inline]
+    pub fn done(&self) -> Time {
+        Time::from_micros((self.key >> 64) as u64)
+    }
 }
 
 impl Instance {

@@ -1,6 +1,6 @@
 //! Service completions kept with their instance instead of in the event queue.
 //!
-//! Most completions only count an outcome and free a slot: nothing else in the run reads
+//! Most completions only count an outcome and free a slot of their instance: nothing else in the run reads
 //! what they change until their instance might be full, the next event of the queue runs
 //! or the second closes. Such a completion takes its key from the queue (so it is
 //! ordered against every event exactly as if it had been pushed) and waits in its
@@ -20,10 +20,16 @@
 //! starts to hold for an instance its list moves into the queue under the same keys
 //! ([`Simulation::make_eager`]), so a run is the same run, event for event, whichever
 //! way its completions were kept.
+//!
+//! Only a request that starts on arrival and whose client's deadline is not before its
+//! completion is kept, and it is kept whole: the entry holds what counting it needs, so
+//! it takes no record in the request slab. Nothing but its completion or a failure of its
+//! instance ([`Simulation::fail_all`]) can end it; the failure ends it from the entry, or
+//! gives it a slab record when its client is left to hang until the deadline.
 
 use super::queue::Event;
 use super::time::Time;
-use super::{ReqState, Simulation};
+use super::{Req, ReqState, Simulation};
 use crate::metrics::Outcome;
 use crate::model::fleet::Kept;
 
@@ -102,25 +108,54 @@ impl Simulation {
         i.kept.truncate(left);
         i.kept_min = min;
         self.busy -= due.len() as u64;
-        // Their order does not matter: each only counts an outcome and frees a slot.
+        // Their order does not matter: each only counts an outcome.
         let now = self.now;
         for d in due.drain(..) {
-            // A kept request keeps its slot until it is counted here or failed with its
-            // instance (which empties the list), so the slot is still its own.
-            let r = &self.reqs[d.slot as usize];
-            match r.state {
-                ReqState::InService => {
-                    self.now = Time::from_micros((d.key >> 64) as u64);
-                    let outcome = if r.fail { Outcome::Error } else { Outcome::Success };
-                    self.end_slot(d.slot, outcome);
-                    self.release_slot(d.slot);
-                }
-                ReqState::TimedOut => self.release_slot(d.slot),
-                state => debug_assert!(false, "kept request in state {state:?}"),
-            }
+            self.now = d.done();
+            self.end_kept(&d, if d.fail { Outcome::Error } else { Outcome::Success });
         }
         self.now = now;
         self.kept_scratch = due;
+    }
+
+    /// Ends a kept request now with `outcome`, as [`end_slot`](Simulation::end_slot) and
+    /// `release_slot` end one in the slab.
+    #[inline]
+    pub(super) fn end_kept(&mut self, d: &Kept, outcome: Outcome) {
+        debug_assert!(self.sample_rate == 0.0, "requests are not kept while sampling");
+        let latency = self.now - d.arrival;
+        if d.shadow {
+            self.metrics.finish_shadow(d.version, outcome.failed(), latency, self.now);
+        } else {
+            self.metrics.finish(d.user, Some(d.version), d.new_code, outcome, latency, self.now);
+            self.leave(d.arrival);
+        }
+        if d.new_code {
+            self.new_code_in_flight -= 1;
+        }
+    }
+
+    /// The slab record of a kept request on `inst`, in service.
+    pub(super) fn kept_record(&self, inst: u32, d: &Kept) -> Req {
+        let deadline = match self.cfg.timeout {
+            Some(t) if !d.shadow => d.arrival + t,
+            _ => Time::MAX,
+        };
+        Req {
+            id: d.id,
+            arrival: d.arrival,
+            deadline,
+            done: d.done(),
+            user: d.user,
+            generation: 0,
+            state: ReqState::InService,
+            version: d.version,
+            fail: d.fail,
+            timeout_armed: false,
+            shadow: d.shadow,
+            new_code: d.new_code,
+            inst,
+        }
     }
 
     /// Completes what waits on any instance with a key below `limit`.
@@ -149,15 +184,24 @@ impl Simulation {
         self.kept_min = min;
     }
 
-    /// Moves what waits on `inst` into the event queue, under the same keys.
+    /// Moves what waits on `inst` into the event queue, under the same keys; each request
+    /// gets its slab record back.
     pub(super) fn make_eager(&mut self, inst: u32) {
         let i = &mut self.fleet.instances[inst as usize];
-        i.kept_min = u128::MAX;
-        for k in i.kept.drain(..) {
-            i.in_service.push(k.slot);
-            let generation = self.reqs[k.slot as usize].generation;
-            self.queue.push_key(k.key, Event::ServiceDone { inst, slot: k.slot, generation });
+        if i.kept.is_empty() {
+            return;
         }
+        i.kept_min = u128::MAX;
+        let kept = std::mem::take(&mut i.kept);
+        for k in &kept {
+            let slot = self.alloc(self.kept_record(inst, k));
+            self.fleet.instances[inst as usize].in_service.push(slot);
+            let generation = self.reqs[slot as usize].generation;
+            self.queue.push_key(k.key, Event::ServiceDone { inst, slot, generation });
+        }
+        let mut kept = kept;
+        kept.clear();
+        self.fleet.instances[inst as usize].kept = kept;
     }
 
     /// Moves every waiting completion into the event queue.

@@ -614,9 +614,14 @@ impl Simulation {
             .reqs
             .iter()
             .filter(|r| !r.shadow && matches!(r.state, ReqState::Queued | ReqState::InService | ReqState::Hanging))
-            .count() as u64;
+            .count() as u64
+            + self.kept_lists.iter().flat_map(|&i| &self.fleet.instances[i as usize].kept).filter(|k| !k.shadow).count()
+                as u64;
         if waiting != self.in_system {
-            return Err(format!("{waiting} requests wait in the slab but {} are in the system", self.in_system));
+            return Err(format!(
+                "{waiting} requests wait in the slab or with instances but {} are in the system",
+                self.in_system
+            ));
         }
         if self.metrics.ended() + self.in_system != self.metrics.arrivals {
             return Err(format!(
@@ -954,8 +959,7 @@ impl Simulation {
             return;
         }
         if busy < self.cfg.concurrency {
-            let slot = self.alloc(req);
-            self.start_service(inst, slot);
+            self.start_service(inst, req, None);
         } else if queued < self.cfg.queue_cap {
             // A completion now starts the next request in the queue: it runs at its time.
             self.make_eager(inst);
@@ -989,12 +993,13 @@ impl Simulation {
         }
     }
 
-    fn start_service(&mut self, inst: u32, slot: u32) {
+    /// Starts serving request `r` on `inst`: `slot` holds it when it waited in the
+    /// instance's queue (its timeout may be armed there), `None` when it starts on arrival.
+    fn start_service(&mut self, inst: u32, r: Req, slot: Option<u32>) {
         let (version, busy, config_error) = {
             let i = &self.fleet.instances[inst as usize];
             (i.version, i.serving(), 1.0 - (1.0 - i.bad_config) * (1.0 - i.drift))
         };
-        let r = self.reqs[slot as usize];
         let new_code = version == NEW && (r.shadow || self.new_code_for(r.user));
         if !r.shadow {
             self.metrics.served(r.user, new_code);
@@ -1023,23 +1028,28 @@ impl Simulation {
             p = 1.0 - (1.0 - p) * (1.0 - config_error);
         }
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
-        {
-            let rr = &mut self.reqs[slot as usize];
-            rr.state = ReqState::InService;
-            rr.done = done;
-            rr.fail = fail;
-            rr.new_code = new_code;
-        }
         if !self.fleet.instances[inst as usize].deleting {
             self.busy += 1;
         }
         let key = self.queue.next_key(done);
-        if self.may_keep(inst) {
-            self.keep(inst, Kept { key, slot });
-        } else {
-            self.fleet.instances[inst as usize].in_service.push(slot);
-            self.queue.push_key(key, Event::ServiceDone { inst, slot, generation: r.generation });
+        if slot.is_none() && r.deadline >= done && self.may_keep(inst) {
+            let kept =
+                Kept { key, id: r.id, arrival: r.arrival, user: r.user, version, fail, new_code, shadow: r.shadow };
+            self.keep(inst, kept);
+            return;
         }
+        let started = Req { state: ReqState::InService, done, fail, new_code, ..r };
+        let slot = match slot {
+            Some(slot) => {
+                let rr = &mut self.reqs[slot as usize];
+                *rr = Req { generation: rr.generation, timeout_armed: rr.timeout_armed, ..started };
+                slot
+            }
+            None => self.alloc(started),
+        };
+        let generation = self.reqs[slot as usize].generation;
+        self.fleet.instances[inst as usize].in_service.push(slot);
+        self.queue.push_key(key, Event::ServiceDone { inst, slot, generation });
         if r.deadline < done {
             self.arm_timeout(slot);
         }
@@ -1081,7 +1091,8 @@ impl Simulation {
                 self.release_slot(slot);
                 continue;
             }
-            self.start_service(inst, slot);
+            let r = self.reqs[slot as usize];
+            self.start_service(inst, r, Some(slot));
         }
     }
 
@@ -1114,10 +1125,25 @@ impl Simulation {
         if !i.deleting {
             self.busy -= i.serving() as u64;
         }
-        let mut slots: Vec<u32> = std::mem::take(&mut i.in_service);
-        slots.extend(i.kept.drain(..).map(|k| k.slot));
+        let in_service: Vec<u32> = std::mem::take(&mut i.in_service);
+        let kept = std::mem::take(&mut i.kept);
         i.kept_min = u128::MAX;
-        slots.extend(i.queue.drain(..));
+        let queued: Vec<u32> = i.queue.drain(..).collect();
+        self.fail_slots(in_service, hang);
+        for k in &kept {
+            let r = self.kept_record(inst, k);
+            if hang && r.deadline != Time::MAX {
+                let slot = self.alloc(Req { state: ReqState::Hanging, ..r });
+                self.arm_timeout(slot);
+            } else {
+                self.end_kept(k, Outcome::Error);
+            }
+        }
+        self.fail_slots(queued, hang);
+    }
+
+    /// [`fail_all`](Self::fail_all) for requests in the slab.
+    fn fail_slots(&mut self, slots: Vec<u32>, hang: bool) {
         for slot in slots {
             let r = self.reqs[slot as usize];
             match r.state {
