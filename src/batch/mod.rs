@@ -17,10 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub use stats::{MetricStats, StrategyStats, aggregate};
 
-use crate::metrics::Summary;
+use crate::metrics::{BaselineTotals, Summary};
+use crate::model::fleet::POOLS;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
-use crate::sim::tape::TapeStorage;
+use crate::sim::tape::{RequestTape, TapeStorage};
+use crate::sim::time::Time;
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
@@ -79,33 +81,141 @@ pub fn run_seed_in(
     seed: u64,
     storage: &mut TapeStorage,
 ) -> Vec<Summary> {
+    run_seed_carrying(scenario, variants, seed, storage).summaries
+}
+
+/// One seed of a batch: every strategy's summary, and when the baseline was carried on
+/// a run (see [`run_seed_carrying`]).
+#[derive(Clone, Debug)]
+pub struct SeedRun {
+    pub summaries: Vec<Summary>,
+    /// The strategy whose run carried the baseline, and from when.
+    pub carried: Option<(usize, Time)>,
+}
+
+/// What the baseline and the run that met it had totalled when they met.
+struct Meeting {
+    strategy: usize,
+    at: Time,
+    base_totals: [[u64; 4]; POOLS + 1],
+    base_failed_users: crate::metrics::UserSet,
+    base_area: u128,
+    run_totals: [[u64; 4]; POOLS + 1],
+    run_area: u128,
+}
+
+/// Runs every strategy on one seed against one shared baseline, reading the seed's tape
+/// from `storage` (and leaving its memory there).
+///
+/// When the baseline's own summary is not asked for (`none` is not a strategy), the
+/// baseline and the runs advance together second by second, and as soon as a run has
+/// become the baseline again ([`Simulation::same_future_as`]: a rollback that has
+/// finished and drained) the baseline stops. That run carries it from then on: whatever
+/// the run adds from that second to its end the baseline would have added too, so the
+/// baseline's failed requests and cost are its totals at the meeting plus the run's
+/// since, and the users with a failed request are its own at the meeting plus those the
+/// run notes from then on. Every summary is the same as against a baseline run to the
+/// end (tested); the batch saves the rest of the baseline's simulation.
+pub fn run_seed_carrying(
+    scenario: &Scenario,
+    variants: &[(String, StrategySpec)],
+    seed: u64,
+    storage: &mut TapeStorage,
+) -> SeedRun {
     let mut s = scenario.clone();
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
+    let tape = RequestTape::bounded_in(&s, std::mem::take(storage)).map(Arc::new);
+    let mut baseline = Simulation::with_tape(Arc::new(crate::baseline_of(&s)), tape.clone());
     // The baseline's own summary is needed only when `none` is one of the strategies.
-    let totals_only = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
-    let (baseline, tape) = crate::finished_baseline_in(&s, std::mem::take(storage), totals_only);
-    let out = variants
+    let carry = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
+    if carry {
+        baseline.keep_totals_only();
+    }
+    let mut runs: Vec<Option<Simulation>> = variants
         .iter()
-        .map(|(name, spec)| {
-            let mut sum = if matches!(spec, StrategySpec::None) {
-                Summary::compute(&baseline, &baseline)
-            } else {
+        .map(|(_, spec)| {
+            (!matches!(spec, StrategySpec::None)).then(|| {
                 let mut v = s.clone();
                 v.strategy = spec.clone();
-                let mut sim = Simulation::with_tape(Arc::new(v), tape.clone());
-                sim.run_to_end();
-                Summary::compute(&sim, &baseline)
+                Simulation::with_tape(Arc::new(v), tape.clone())
+            })
+        })
+        .collect();
+
+    let mut meeting = None;
+    if carry {
+        let end = baseline.end();
+        let mut t = Time::ZERO;
+        'seconds: while t < end {
+            t = (t + Time::SECOND).min(end);
+            baseline.step_until(t);
+            for (k, run) in runs.iter_mut().enumerate() {
+                let Some(run) = run else { continue };
+                run.step_until(t);
+                if run.same_future_as(&baseline) {
+                    let (b, r) = (baseline.metrics(), run.metrics());
+                    meeting = Some(Meeting {
+                        strategy: k,
+                        at: t,
+                        base_totals: b.totals,
+                        base_failed_users: b.failed_users.clone(),
+                        base_area: baseline.instance_area(),
+                        run_totals: r.totals,
+                        run_area: run.instance_area(),
+                    });
+                    run.note_failed_users();
+                    break 'seconds;
+                }
+            }
+        }
+    }
+    for run in runs.iter_mut().flatten() {
+        run.run_to_end();
+    }
+    let carried = meeting.as_ref().and_then(|m| runs[m.strategy].as_ref().map(|carrier| (m, carrier)));
+    let base = match carried {
+        None => {
+            baseline.run_to_end();
+            BaselineTotals::of(&baseline)
+        }
+        Some((m, carrier)) => {
+            let r = carrier.metrics();
+            let mut totals = m.base_totals;
+            for (cell, (now, then)) in
+                totals.iter_mut().flatten().zip(r.totals.iter().flatten().zip(m.run_totals.iter().flatten()))
+            {
+                *cell += now - then;
+            }
+            let mut failed_users = m.base_failed_users.clone();
+            if let Some(since) = &r.failed_users_since {
+                failed_users.insert_all(since);
+            }
+            BaselineTotals {
+                failed: totals.iter().map(|v| v[1] + v[2] + v[3]).sum(),
+                failed_users,
+                cost: carrier.cost_with(m.base_area + (carrier.instance_area() - m.run_area)),
+            }
+        }
+    };
+    let summaries = variants
+        .iter()
+        .zip(&runs)
+        .map(|((name, _), run)| {
+            let mut sum = match run {
+                Some(run) => Summary::against(run, &base),
+                None => Summary::compute(&baseline, &baseline),
             };
             sum.strategy = name.clone();
             sum
         })
         .collect();
+    drop(runs);
     drop(baseline);
     if let Some(t) = tape.and_then(|t| Arc::try_unwrap(t).ok()) {
         *storage = t.into_storage();
     }
-    out
+    SeedRun { summaries, carried: meeting.map(|m| (m.strategy, m.at)) }
 }
 
 /// The strategies of a batch at one sweep point. A strategy that is the scenario's own —

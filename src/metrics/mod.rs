@@ -12,7 +12,7 @@ pub mod summary;
 use serde::Serialize;
 
 pub use histogram::Histogram;
-pub use summary::Summary;
+pub use summary::{BaselineTotals, Summary};
 
 use crate::model::fleet::POOLS;
 use crate::sim::time::Time;
@@ -166,6 +166,12 @@ impl UserSet {
             *w |= x & !y;
         }
     }
+    /// Adds the members of `other` (a set of the same population).
+    pub fn insert_all(&mut self, other: &UserSet) {
+        for (w, x) in self.words.iter_mut().zip(&other.words) {
+            *w |= x;
+        }
+    }
     /// Members of `self` that are not in `other`.
     pub fn count_minus(&self, other: &UserSet) -> u64 {
         self.words.iter().zip(&other.words).map(|(a, b)| (a & !b).count_ones() as u64).sum()
@@ -205,6 +211,8 @@ pub struct Recorder {
     /// Keep only what a summary compares a run against: see
     /// [`keep_totals_only`](Self::keep_totals_only).
     totals_only: bool,
+    /// Users with a failed request since [`note_failed_users`](Self::note_failed_users).
+    pub failed_users_since: Option<UserSet>,
 }
 
 impl Recorder {
@@ -231,6 +239,7 @@ impl Recorder {
             first_new_failure: None,
             arrival_digest: 0,
             totals_only: false,
+            failed_users_since: None,
         }
     }
 
@@ -240,6 +249,11 @@ impl Recorder {
     /// no-rollout run used only as a batch's baseline.
     pub fn keep_totals_only(&mut self) {
         self.totals_only = true;
+    }
+
+    /// Notes from now on, apart from `failed_users`, which users have a failed request.
+    pub fn note_failed_users(&mut self) {
+        self.failed_users_since = Some(UserSet::new(self.user_count()));
     }
 
     /// A request of `user` arrived; returns true when it starts a new session.
@@ -297,8 +311,8 @@ impl Recorder {
         let vi = version.map_or(POOLS, |v| v as usize);
         if self.totals_only {
             self.totals[vi][outcome as usize] += 1;
-            if outcome.failed() && self.failed_users.insert(user) {
-                self.failed_user_count += 1;
+            if outcome.failed() {
+                self.failed_user(user);
             }
             return;
         }
@@ -324,13 +338,21 @@ impl Recorder {
             self.second_latency.record(latency.as_micros());
         }
         if outcome.failed() {
-            if self.failed_users.insert(user) {
-                self.failed_user_count += 1;
-            }
+            self.failed_user(user);
             // The earliest, whatever order completions are counted in.
             if new_code && self.first_new_failure.is_none_or(|f| now < f) {
                 self.first_new_failure = Some(now);
             }
+        }
+    }
+
+    #[inline]
+    fn failed_user(&mut self, user: u32) {
+        if self.failed_users.insert(user) {
+            self.failed_user_count += 1;
+        }
+        if let Some(since) = self.failed_users_since.as_mut() {
+            since.insert(user);
         }
     }
 

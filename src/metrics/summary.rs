@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Outcome, SecondRecord};
+use super::{Outcome, SecondRecord, UserSet};
 use crate::sim::Simulation;
 
 /// Everything `run --json` prints. Times are seconds; `None` prints as `null` where a
@@ -101,17 +101,37 @@ pub fn slo_violation_seconds(series: &[SecondRecord], window: usize, target: f64
     count
 }
 
+/// What a summary reads of the baseline run: its failed requests, the users who had
+/// one, and its cost.
+#[derive(Clone, Debug)]
+pub struct BaselineTotals {
+    pub failed: u64,
+    pub failed_users: UserSet,
+    pub cost: f64,
+}
+
+impl BaselineTotals {
+    pub fn of(baseline: &Simulation) -> BaselineTotals {
+        let b = baseline.metrics();
+        BaselineTotals { failed: b.failed(), failed_users: b.failed_users.clone(), cost: baseline.cost() }
+    }
+}
+
 impl Summary {
     /// Summarises `run` against `baseline` (the same scenario and seed with no rollout).
     pub fn compute(run: &Simulation, baseline: &Simulation) -> Summary {
+        Summary::against(run, &BaselineTotals::of(baseline))
+    }
+
+    /// Summarises `run` against what its baseline totalled.
+    pub fn against(run: &Simulation, b: &BaselineTotals) -> Summary {
         let s = run.scenario();
         let m = run.metrics();
-        let b = baseline.metrics();
         let requests = m.arrivals;
         let failed = m.failed();
         let active = m.active_users.len();
         let blast = m.failed_users.count_minus(&b.failed_users);
-        let excess = failed as i64 - b.failed() as i64;
+        let excess = failed as i64 - b.failed as i64;
         let allowed = (1.0 - s.slo.target.0) * requests as f64;
         let r = run.rollout();
         let secs = |t: crate::sim::time::Time| t.as_secs_f64();
@@ -147,7 +167,7 @@ impl Summary {
                 _ => None,
             },
             cost: run.cost(),
-            extra_cost: run.cost() - baseline.cost(),
+            extra_cost: run.cost() - b.cost,
             peak_instances: run.peak_instances() as u64,
             mixed_version_users: m.mixed_users.len(),
             latency_mean_ms: ms(m.latency.mean()),

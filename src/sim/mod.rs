@@ -12,6 +12,7 @@
 //! [`apply`]: Simulation::apply
 
 mod completions;
+mod converge;
 pub mod faults;
 pub mod queue;
 pub mod rng;
@@ -460,8 +461,22 @@ impl Simulation {
     }
     /// Cost so far: instance time at the hourly price plus the fixed hourly cost.
     pub fn cost(&self) -> f64 {
+        self.cost_with(self.instance_area)
+    }
+    /// Time integral of live instances so far, instance-µs: what [`cost`](Self::cost)
+    /// prices.
+    pub fn instance_area(&self) -> u128 {
+        self.instance_area
+    }
+    /// The cost so far of a run of this scenario whose instance time integral is `area`.
+    pub fn cost_with(&self, area: u128) -> f64 {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
-        self.instance_area as f64 / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
+        area as f64 / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
+    }
+    /// Notes from now on which users have a failed request (see
+    /// [`Recorder::note_failed_users`]).
+    pub fn note_failed_users(&mut self) {
+        self.metrics.note_failed_users();
     }
     /// Keeps this share of finished requests for drawing (see [`Simulation::recent`]).
     /// Sampling is keyed by request id, so it does not change the run.

@@ -105,6 +105,11 @@ impl<E: Copy> EventQueue<E> {
         self.heap[i] = (key, event);
     }
 
+    /// Every pending event with its key, in no particular order.
+    pub fn entries(&self) -> &[(u128, E)] {
+        &self.heap
+    }
+
     /// The earliest key, `u128::MAX` when empty.
     #[inline]
     pub fn peek_key(&self) -> u128 {
