@@ -138,7 +138,10 @@ pub fn run_seed_carrying(
             (!matches!(spec, StrategySpec::None)).then(|| {
                 let mut v = s.clone();
                 v.strategy = spec.clone();
-                Simulation::with_tape(Arc::new(v), tape.clone())
+                let mut run = Simulation::with_tape(Arc::new(v), tape.clone());
+                // Only its summary is kept.
+                run.keep_summary_only();
+                run
             })
         })
         .collect();

@@ -213,6 +213,8 @@ pub struct Recorder {
     totals_only: bool,
     /// Users with a failed request since [`note_failed_users`](Self::note_failed_users).
     pub failed_users_since: Option<UserSet>,
+    /// Keep what a summary reads of a run: see [`keep_summary_only`](Self::keep_summary_only).
+    summary_only: bool,
 }
 
 impl Recorder {
@@ -240,6 +242,7 @@ impl Recorder {
             arrival_digest: 0,
             totals_only: false,
             failed_users_since: None,
+            summary_only: false,
         }
     }
 
@@ -249,6 +252,14 @@ impl Recorder {
     /// no-rollout run used only as a batch's baseline.
     pub fn keep_totals_only(&mut self) {
         self.totals_only = true;
+    }
+
+    /// Records from now on what [`Summary::compute`] reads of a run: every total, user
+    /// set and latency histogram, and the per-second counts, but no per-second latency
+    /// (the series' `latency_*` stay empty) and no arrival digest. For a batch's runs,
+    /// of which only the summary is kept.
+    pub fn keep_summary_only(&mut self) {
+        self.summary_only = true;
     }
 
     /// Notes from now on, apart from `failed_users`, which users have a failed request.
@@ -263,7 +274,9 @@ impl Recorder {
             self.arrivals += 1;
             return false;
         }
-        self.arrival_digest = crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
+        if !self.summary_only {
+            self.arrival_digest = crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
+        }
         self.arrivals += 1;
         self.cur.arrivals += 1;
         self.active_users.insert(user);
@@ -335,7 +348,9 @@ impl Recorder {
         }
         if matches!(outcome, Outcome::Success | Outcome::Error) && version.is_some() {
             self.latency.record(latency.as_micros());
-            self.second_latency.record(latency.as_micros());
+            if !self.summary_only {
+                self.second_latency.record(latency.as_micros());
+            }
         }
         if outcome.failed() {
             self.failed_user(user);
@@ -410,17 +425,19 @@ impl Recorder {
             tap.slices.push(s);
         }
         let mut rec = std::mem::take(&mut self.cur);
-        let h = &self.second_latency;
-        rec.latency_mean_ms = h.mean().map(|m| (m / 1e3) as f32);
-        let [p50, p99] = h.quantiles([0.5, 0.99]);
-        rec.latency_p50_ms = p50.map(|m| (m / 1e3) as f32);
-        rec.latency_p99_ms = p99.map(|m| (m / 1e3) as f32);
+        if !self.summary_only {
+            let h = &self.second_latency;
+            rec.latency_mean_ms = h.mean().map(|m| (m / 1e3) as f32);
+            let [p50, p99] = h.quantiles([0.5, 0.99]);
+            rec.latency_p50_ms = p50.map(|m| (m / 1e3) as f32);
+            rec.latency_p99_ms = p99.map(|m| (m / 1e3) as f32);
+            self.second_latency.clear();
+        }
         rec.ready = ready;
         rec.alive = alive;
         rec.share_new_pct = (share_new * 100.0) as f32;
         rec.impacted_users = self.failed_user_count as u32;
         rec.cost = cost;
-        self.second_latency.clear();
         let t = self.series.len() as u32;
         rec.t = t;
         self.series.push(rec);

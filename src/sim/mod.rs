@@ -473,6 +473,10 @@ impl Simulation {
         let hours = self.now.min(self.cfg.end).as_secs_f64() / 3600.0;
         area as f64 / 3.6e9 * self.cfg.hourly_cost + self.cfg.fixed_hourly * hours
     }
+    /// Records only what a summary reads of this run (see [`Recorder::keep_summary_only`]).
+    pub fn keep_summary_only(&mut self) {
+        self.metrics.keep_summary_only();
+    }
     /// Notes from now on which users have a failed request (see
     /// [`Recorder::note_failed_users`]).
     pub fn note_failed_users(&mut self) {
