@@ -438,11 +438,12 @@ fn a_totals_only_baseline_changes_no_summary() {
     assert!(baseline_failures > 0, "no baseline had a failed request");
 }
 
-/// A baseline carried on a run that has become it again changes no summary: for every
-/// single-service scenario in `scenarios/` with a release, cut to ten minutes, with the
-/// scenario's own strategy and the built-in ones that can roll back on their own, each
-/// summary of a batch seed equals the summary of a run against a baseline simulated to
-/// its end without a tape. Bad releases that are rolled back meet their baseline, and
+/// A baseline forked off a run before its release, and carried on a run that has become
+/// it again, changes no summary: for every single-service scenario in `scenarios/` with
+/// a release (commands, faults, the autoscaler and `minReadySeconds` among them), cut to
+/// ten minutes, with the scenario's own strategy and the built-in ones that can roll back
+/// on their own, each summary of a batch seed equals the summary of a run against a
+/// baseline simulated from the start to its end without a tape. Bad releases that are rolled back meet their baseline, and
 /// those seeds carry it. A stable version with its own errors (1 % of 96 000 requests of
 /// 800 users) makes the baseline fail hundreds of requests after the meeting, of users
 /// who had failed before it and of new ones.
@@ -477,7 +478,7 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
     runs.push((PathBuf::from("erring"), erring));
     runs.push((PathBuf::from("busy"), busy));
     let mut storage = deploysim::sim::tape::TapeStorage::default();
-    let (mut checked, mut carried, mut erring_carried) = (0, 0, false);
+    let (mut checked, mut forked, mut carried, mut erring_carried) = (0, 0, 0, false);
     for (path, s) in runs {
         let mut variants = vec![(s.strategy.name().to_string(), s.strategy.clone())];
         for name in ["canary", "blue-green", "rolling", "flagger", "feature-toggle", "shadow"] {
@@ -499,6 +500,11 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
             assert_eq!(summary, &want, "{} with {name}, carried {:?}", path.display(), got.carried);
             checked += 1;
         }
+        if let Some(at) = got.forked {
+            forked += 1;
+            let release = s.release.as_ref().map(|r| r.at.time());
+            assert!(release.is_some_and(|r| at <= r), "{}: forked at {at:?} after the release", path.display());
+        }
         let Some((_, at)) = got.carried else { continue };
         carried += 1;
         assert!(at < s.duration.time(), "{}: carried from the end", path.display());
@@ -510,6 +516,7 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
         }
     }
     assert!(checked >= 100, "only {checked} summaries compared");
+    assert!(forked >= 15, "only {forked} seeds forked their baseline off a run");
     assert!(carried >= 8, "only {carried} seeds carried their baseline");
     assert!(erring_carried, "the erring scenario did not carry its baseline");
 }

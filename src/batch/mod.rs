@@ -89,6 +89,8 @@ pub fn run_seed_in(
 #[derive(Clone, Debug)]
 pub struct SeedRun {
     pub summaries: Vec<Summary>,
+    /// When the baseline was forked off the first run (just before its release).
+    pub forked: Option<Time>,
     /// The strategy whose run carried the baseline, and from when.
     pub carried: Option<(usize, Time)>,
 }
@@ -108,7 +110,9 @@ struct Meeting {
 /// from `storage` (and leaving its memory there).
 ///
 /// When the baseline's own summary is not asked for (`none` is not a strategy), the
-/// baseline and the runs advance together second by second, and as soon as a run has
+/// baseline is forked off the first run just before its release (up to there the two
+/// are the same run: [`Simulation::baseline_at_release`]), the baseline and the runs
+/// then advance together second by second, and as soon as a run has
 /// become the baseline again ([`Simulation::same_future_as`]: a rollback that has
 /// finished and drained) the baseline stops. That run carries it from then on: whatever
 /// the run adds from that second to its end the baseline would have added too, so the
@@ -126,12 +130,8 @@ pub fn run_seed_carrying(
     s.seed = seed;
     // Every run of the seed reads the same arrivals, users and service times.
     let tape = RequestTape::bounded_in(&s, std::mem::take(storage)).map(Arc::new);
-    let mut baseline = Simulation::with_tape(Arc::new(crate::baseline_of(&s)), tape.clone());
     // The baseline's own summary is needed only when `none` is one of the strategies.
     let carry = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
-    if carry {
-        baseline.keep_totals_only();
-    }
     let mut runs: Vec<Option<Simulation>> = variants
         .iter()
         .map(|(_, spec)| {
@@ -145,11 +145,27 @@ pub fn run_seed_carrying(
             })
         })
         .collect();
+    let base_scenario = Arc::new(crate::baseline_of(&s));
+    // Up to the release the first run is the baseline too: fork it off there.
+    let forked = match runs.iter_mut().flatten().next() {
+        Some(first) if carry => {
+            first.step_to_release().then(|| first.baseline_at_release(base_scenario.clone())).flatten()
+        }
+        _ => None,
+    };
+    let forked_at = forked.as_ref().map(Simulation::now);
+    let mut baseline = forked.unwrap_or_else(|| {
+        let mut b = Simulation::with_tape(base_scenario, tape.clone());
+        if carry {
+            b.keep_totals_only();
+        }
+        b
+    });
 
     let mut meeting = None;
     if carry {
         let end = baseline.end();
-        let mut t = Time::ZERO;
+        let mut t = Time::from_secs(baseline.now().whole_secs());
         'seconds: while t < end {
             t = (t + Time::SECOND).min(end);
             baseline.step_until(t);
@@ -218,7 +234,7 @@ pub fn run_seed_carrying(
     if let Some(t) = tape.and_then(|t| Arc::try_unwrap(t).ok()) {
         *storage = t.into_storage();
     }
-    SeedRun { summaries, carried: meeting.map(|m| (m.strategy, m.at)) }
+    SeedRun { summaries, forked: forked_at, carried: meeting.map(|m| (m.strategy, m.at)) }
 }
 
 /// The strategies of a batch at one sweep point. A strategy that is the scenario's own —

@@ -1,4 +1,10 @@
-//! When a run has become its baseline again.
+//! Where a run and its baseline are the same run: before the release, and again once a
+//! rollback has finished.
+//!
+//! Before its release a run does what its baseline does (the controller is not asked
+//! anything until the release starts), so a batch simulates that stretch once and forks
+//! the baseline off the run just before the release
+//! ([`Simulation::baseline_at_release`]).
 //!
 //! A rollout that was rolled back leaves, after a while, the same instances, the same
 //! requests in flight and the same pending events as the run without a rollout on the
@@ -18,10 +24,14 @@
 //! A "no" only costs time; a wrong "yes" would change results, which the batch tests
 //! compare against full runs.
 
+use std::sync::Arc;
+
 use super::queue::Event;
 use super::time::Time;
 use super::{ReqState, Simulation};
 use crate::model::fleet::{BASELINE, NEW, POOLS, Phase};
+use crate::scenario::{Scenario, StrategySpec};
+use crate::strategy::{Controller, RolloutOutcome, RolloutState};
 
 /// A request in flight, without its slab slot and generation.
 #[derive(Debug, PartialEq)]
@@ -119,6 +129,50 @@ struct Future {
 }
 
 impl Simulation {
+    /// Runs every event and arrival that comes before the release, and stops just before
+    /// the release starts. False when the run has no release still to come before its end.
+    pub fn step_to_release(&mut self) -> bool {
+        let Some(at) = self.cfg.release_at else {
+            return false;
+        };
+        loop {
+            if let Some((_, Event::Release)) = self.queue.peek()
+                && self.next_arrival.is_none_or(|a| a >= at)
+            {
+                return true;
+            }
+            if !self.step_one(at) {
+                return false;
+            }
+        }
+    }
+
+    /// This run's baseline, forked off it just before its release (see
+    /// [`step_to_release`](Self::step_to_release)): the same state with no rollout to come,
+    /// recording only the totals a summary compares against (see
+    /// [`Recorder::keep_totals_only`](crate::metrics::Recorder::keep_totals_only)).
+    /// `baseline` is the run's scenario with no strategy.
+    ///
+    /// Before the release the engine asks the controller nothing (a command reaches it
+    /// only once the release has started; an autoscaler only tells it the new size), so
+    /// the two runs are the same up to here. What a strategy sets before — its
+    /// `minReadySeconds` — must be the baseline's (none), else `None`; also `None` when the
+    /// release is not what comes next.
+    pub fn baseline_at_release(&self, baseline: Arc<Scenario>) -> Option<Simulation> {
+        let release_next = matches!(self.queue.peek(), Some((_, Event::Release)));
+        if !release_next || self.fleet.min_ready != Time::ZERO || !matches!(baseline.strategy, StrategySpec::None) {
+            return None;
+        }
+        let mut b = self.clone();
+        b.queue.pop();
+        b.cfg.release_at = None;
+        b.controller = Controller::new(&baseline.strategy, b.replicas);
+        b.rollout = RolloutState::new(RolloutOutcome::NoRollout);
+        b.scenario = baseline;
+        b.metrics.keep_totals_only();
+        Some(b)
+    }
+
     /// Whether this run will from now on do exactly what `other` does: the same
     /// arrivals routed to the same instances, served, completed and timed out at the same
     /// times with the same outcomes, the same instance count, and nothing pending that
@@ -142,10 +196,10 @@ impl Simulation {
     /// from one that has the same state now.
     fn future(&self) -> Option<Future> {
         let rollout_settled = match self.rollout.outcome {
-            crate::strategy::RolloutOutcome::NoRollout => true,
+            RolloutOutcome::NoRollout => true,
             // Every controller's `reconcile` and wake-up returns at once when the
             // rollout is over (`Ctx::is_over`).
-            crate::strategy::RolloutOutcome::Promoted | crate::strategy::RolloutOutcome::RolledBack => true,
+            RolloutOutcome::Promoted | RolloutOutcome::RolledBack => true,
             _ => false,
         };
         let quiet = rollout_settled

@@ -110,6 +110,11 @@ impl<E: Copy> EventQueue<E> {
         &self.heap
     }
 
+    /// The earliest event with its key.
+    pub fn peek(&self) -> Option<&(u128, E)> {
+        self.heap.first()
+    }
+
     /// The earliest key, `u128::MAX` when empty.
     #[inline]
     pub fn peek_key(&self) -> u128 {
