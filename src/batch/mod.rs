@@ -84,8 +84,8 @@ pub fn run_seed_in(
     run_seed_carrying(scenario, variants, seed, storage).summaries
 }
 
-/// One seed of a batch: every strategy's summary, and when the baseline was carried on
-/// a run (see [`run_seed_carrying`]).
+/// One seed of a batch: every strategy's summary, and when the baseline was forked off a
+/// run and carried on one (see [`run_seed_carrying`]).
 #[derive(Clone, Debug)]
 pub struct SeedRun {
     pub summaries: Vec<Summary>,
@@ -95,13 +95,11 @@ pub struct SeedRun {
     pub carried: Option<(usize, Time)>,
 }
 
-/// What the baseline and the run that met it had totalled when they met.
+/// The run that met the baseline, when, and what it had totalled then (the baseline
+/// stays as it was then).
 struct Meeting {
     strategy: usize,
     at: Time,
-    base_totals: [[u64; 4]; POOLS + 1],
-    base_failed_users: crate::metrics::UserSet,
-    base_area: u128,
     run_totals: [[u64; 4]; POOLS + 1],
     run_area: u128,
 }
@@ -173,14 +171,10 @@ pub fn run_seed_carrying(
                 let Some(run) = run else { continue };
                 run.step_until(t);
                 if run.same_future_as(&baseline) {
-                    let (b, r) = (baseline.metrics(), run.metrics());
                     meeting = Some(Meeting {
                         strategy: k,
                         at: t,
-                        base_totals: b.totals,
-                        base_failed_users: b.failed_users.clone(),
-                        base_area: baseline.instance_area(),
-                        run_totals: r.totals,
+                        run_totals: run.metrics().totals,
                         run_area: run.instance_area(),
                     });
                     run.note_failed_users();
@@ -199,21 +193,21 @@ pub fn run_seed_carrying(
             BaselineTotals::of(&baseline)
         }
         Some((m, carrier)) => {
-            let r = carrier.metrics();
-            let mut totals = m.base_totals;
+            let (r, b) = (carrier.metrics(), baseline.metrics());
+            let mut totals = b.totals;
             for (cell, (now, then)) in
                 totals.iter_mut().flatten().zip(r.totals.iter().flatten().zip(m.run_totals.iter().flatten()))
             {
                 *cell += now - then;
             }
-            let mut failed_users = m.base_failed_users.clone();
+            let mut failed_users = b.failed_users.clone();
             if let Some(since) = &r.failed_users_since {
                 failed_users.insert_all(since);
             }
             BaselineTotals {
                 failed: totals.iter().map(|v| v[1] + v[2] + v[3]).sum(),
                 failed_users,
-                cost: carrier.cost_with(m.base_area + (carrier.instance_area() - m.run_area)),
+                cost: carrier.cost_with(baseline.instance_area() + (carrier.instance_area() - m.run_area)),
             }
         }
     };

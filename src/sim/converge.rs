@@ -186,10 +186,10 @@ impl Simulation {
         {
             return false;
         }
-        match (self.future(), other.future()) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        }
+        let Some(mine) = self.future() else {
+            return false;
+        };
+        other.future().is_some_and(|theirs| mine == theirs)
     }
 
     /// The comparable future, or `None` when something could still make this run part
