@@ -73,22 +73,8 @@ pub fn run(scenario: &Scenario) -> RunResult {
 /// The seed's tape (see [`sim::tape`]) and the no-rollout baseline run to the end on it,
 /// for the runs of every strategy on that seed to share.
 pub fn finished_baseline(scenario: &Scenario) -> (Simulation, Option<Arc<RequestTape>>) {
-    finished_baseline_in(scenario, sim::tape::TapeStorage::default(), false)
-}
-
-/// [`finished_baseline`], drawing the tape into `storage`; with `totals_only` the
-/// baseline records only what a [`metrics::Summary`] compares against (see
-/// [`metrics::Recorder::keep_totals_only`]).
-pub fn finished_baseline_in(
-    scenario: &Scenario,
-    storage: sim::tape::TapeStorage,
-    totals_only: bool,
-) -> (Simulation, Option<Arc<RequestTape>>) {
-    let tape = RequestTape::bounded_in(scenario, storage).map(Arc::new);
+    let tape = RequestTape::bounded_in(scenario, sim::tape::TapeStorage::default()).map(Arc::new);
     let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
-    if totals_only {
-        b.keep_totals_only();
-    }
     b.run_to_end();
     (b, tape)
 }

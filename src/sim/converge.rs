@@ -69,7 +69,6 @@ struct Instance {
     drift: u64,
     in_service: Vec<(u64, bool)>,
     queue: Vec<(u64, bool)>,
-    kept: usize,
 }
 
 /// Something that will happen, in the order it will happen.
@@ -117,7 +116,7 @@ struct Future {
     next_second: Time,
     in_system: u64,
     busy: u64,
-    flags: [bool; 4],
+    flags: [bool; 3],
     desired: [u32; POOLS],
     zone_down: Vec<u32>,
     routable: [Vec<u32>; POOLS],
@@ -195,13 +194,12 @@ impl Simulation {
     /// The comparable future, or `None` when something could still make this run part
     /// from one that has the same state now.
     fn future(&self) -> Option<Future> {
-        let rollout_settled = match self.rollout.outcome {
-            RolloutOutcome::NoRollout => true,
-            // Every controller's `reconcile` and wake-up returns at once when the
-            // rollout is over (`Ctx::is_over`).
-            RolloutOutcome::Promoted | RolloutOutcome::RolledBack => true,
-            _ => false,
-        };
+        // Every controller's `reconcile` and wake-up returns at once when the rollout is
+        // over (`Ctx::is_over`).
+        let rollout_settled = matches!(
+            self.rollout.outcome,
+            RolloutOutcome::NoRollout | RolloutOutcome::Promoted | RolloutOutcome::RolledBack
+        );
         let quiet = rollout_settled
             && !self.awaiting_recovery()
             && self.new_code_in_flight == 0
@@ -252,7 +250,6 @@ impl Simulation {
                 drift: i.drift.to_bits(),
                 in_service: ids(&mut i.in_service.iter().copied()),
                 queue: ids(&mut i.queue.iter().copied()),
-                kept: i.kept.len(),
             });
         }
         // `minReadySeconds` is read only when an instance becomes ready, a lifecycle
@@ -354,7 +351,7 @@ impl Simulation {
             next_second: self.next_second,
             in_system: self.in_system,
             busy: self.busy,
-            flags: [self.keep_completions, self.load_sensitive, self.finished, self.tape.is_some()],
+            flags: [self.keep_completions, self.load_sensitive, self.finished],
             desired: self.fleet.desired,
             zone_down: self.fleet.zone_down.clone(),
             routable: self.fleet.routable.clone(),
