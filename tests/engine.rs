@@ -243,3 +243,63 @@ fn sampling_recent_requests_does_not_change_the_run() {
         deploysim::metrics::Summary::compute(&sampled, &base)
     );
 }
+
+/// Handling quiet stretches of arrivals in one loop is the same run as taking each
+/// arrival through the general path: for every single-service scenario in `scenarios/`
+/// (cut to fifteen minutes, on two seeds, with and without a shared tape, stepped in
+/// uneven pieces) and the stress scenario above, the summaries, every per-second record,
+/// the cost, the log, the arrival digest and the users who failed are equal. The loop
+/// must also have handled most arrivals of the runs.
+#[test]
+fn quiet_stretches_are_the_same_run() {
+    use deploysim::sim::tape::RequestTape;
+    use std::sync::Arc;
+    let mut cases = vec![("stress".to_string(), scenario(STRESS))];
+    for path in shipped_scenarios() {
+        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
+        if deploysim::headless_kind(&base).is_some() {
+            continue;
+        }
+        for k in 0..2 {
+            let mut s = base.clone();
+            s.seed = base.seed.wrapping_add(k);
+            if s.duration.time() > Time::from_secs(900) {
+                s.duration = deploysim::scenario::Duration::secs(900);
+            }
+            cases.push((path.display().to_string(), s));
+        }
+    }
+    let (mut quiet, mut all) = (0u64, 0u64);
+    for (k, (name, s)) in cases.iter().enumerate() {
+        let tape = (k % 2 == 1).then(|| Arc::new(RequestTape::new(s)));
+        let make = || deploysim::sim::Simulation::with_tape(Arc::new(s.clone()), tape.clone());
+        let mut general = make();
+        general.without_quiet_arrivals();
+        general.run_to_end();
+        let mut fast = make();
+        let mut t = Time::ZERO;
+        while t < fast.end() {
+            t += Time::from_micros(13_131_313);
+            fast.step_until(t);
+        }
+        fast.run_to_end();
+        assert_eq!(general.quiet_arrival_count(), 0, "{name}");
+        quiet += fast.quiet_arrival_count();
+        all += fast.metrics().arrivals;
+        let base = simulation(&deploysim::baseline_of(s));
+        let (g, f) = (general.metrics(), fast.metrics());
+        assert_eq!(
+            deploysim::metrics::Summary::compute(&general, &base),
+            deploysim::metrics::Summary::compute(&fast, &base),
+            "{name}"
+        );
+        assert_eq!(g.series, f.series, "{name}");
+        assert_eq!(g.arrival_digest, f.arrival_digest, "{name}");
+        assert_eq!(g.failed_users.count_minus(&f.failed_users), 0, "{name}");
+        assert_eq!(f.failed_users.count_minus(&g.failed_users), 0, "{name}");
+        assert_eq!(general.cost(), fast.cost(), "{name}");
+        assert_eq!(general.request_seconds(), fast.request_seconds(), "{name}");
+        assert_eq!(general.log(), fast.log(), "{name}");
+    }
+    assert!(quiet * 4 > all, "only {quiet} of {all} arrivals were handled in quiet stretches");
+}

@@ -178,6 +178,12 @@ impl UserSet {
     }
 }
 
+/// The time bits of a session word: all ones before a user's first request.
+const NEVER: u64 = (1 << 62) - 1;
+/// The session word's bits for the code a session met.
+const STABLE_MET: u64 = 1 << 62;
+const NEW_MET: u64 = 1 << 63;
+
 /// Collects everything a run measures.
 #[derive(Clone, Debug)]
 pub struct Recorder {
@@ -200,8 +206,11 @@ pub struct Recorder {
     pub failed_user_count: u64,
     pub exposed_users: UserSet,
     pub mixed_users: UserSet,
-    last_seen: Vec<u64>,
-    session_mask: Vec<u8>,
+    /// Per user, one word: when the user's last request arrived (µs, [`NEVER`] before
+    /// the first) in the low 62 bits, and which code its current session met in the top
+    /// two (bit 62 the stable code, bit 63 the new). One word, so an arrival and its start
+    /// touch one cache line of a user.
+    sessions: Vec<u64>,
     session_gap: u64,
     /// First request that failed on the new version.
     pub first_new_failure: Option<Time>,
@@ -235,8 +244,7 @@ impl Recorder {
             failed_user_count: 0,
             exposed_users: UserSet::new(users),
             mixed_users: UserSet::new(users),
-            last_seen: vec![u64::MAX; users as usize],
-            session_mask: vec![0; users as usize],
+            sessions: vec![NEVER; users as usize],
             session_gap: session_gap.as_micros(),
             first_new_failure: None,
             arrival_digest: 0,
@@ -281,13 +289,13 @@ impl Recorder {
         self.cur.arrivals += 1;
         self.active_users.insert(user);
         let u = user as usize;
+        // Runs last days at most (`MAX_SIM_DURATION_S`), far below 2^62 µs.
         let t = now.as_micros();
-        let last = self.last_seen[u];
-        self.last_seen[u] = t;
-        let new_session = last == u64::MAX || t.saturating_sub(last) > self.session_gap;
-        if new_session {
-            self.session_mask[u] = 0;
-        }
+        debug_assert!(t < NEVER);
+        let word = self.sessions[u];
+        let last = word & NEVER;
+        let new_session = last == NEVER || t.saturating_sub(last) > self.session_gap;
+        self.sessions[u] = if new_session { t } else { (word & !NEVER) | t };
         new_session
     }
 
@@ -298,13 +306,13 @@ impl Recorder {
         if self.totals_only {
             return;
         }
-        let version = u8::from(new_code);
-        let u = user as usize;
-        self.session_mask[u] |= 1 << version;
-        if version == 1 {
+        let word = &mut self.sessions[user as usize];
+        *word |= if new_code { NEW_MET } else { STABLE_MET };
+        let both = *word & (NEW_MET | STABLE_MET) == NEW_MET | STABLE_MET;
+        if new_code {
             self.exposed_users.insert(user);
         }
-        if self.session_mask[u] == 3 {
+        if both {
             self.mixed_users.insert(user);
         }
     }
@@ -446,7 +454,7 @@ impl Recorder {
 
     /// Size of the user population.
     pub fn user_count(&self) -> u32 {
-        self.last_seen.len() as u32
+        self.sessions.len() as u32
     }
 
     pub fn ended(&self) -> u64 {

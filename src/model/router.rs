@@ -112,14 +112,29 @@ impl Router {
     /// in a fixed order and never back.
     #[inline]
     pub fn pick(&self, fleet: &Fleet, id: u64, user: u32, now: Time) -> Option<u32> {
-        let w = match (&self.dns, self.weights) {
-            (Some(d), _) if now < self.dns_switch_time(d, user) => d.from,
+        let w = match &self.dns {
+            Some(d) if now < self.dns_switch_time(d, user) => d.from,
+            _ => self.weights_after_dns(fleet),
+        };
+        self.pick_with(&w, fleet, id, user)
+    }
+
+    /// The shares of the pools for a client whose DNS cache (if a switch is in progress)
+    /// has expired: for every request while no switch is in progress.
+    #[inline]
+    pub fn weights_after_dns(&self, fleet: &Fleet) -> Weights {
+        match (&self.dns, self.weights) {
             // Replica-proportional with only stable endpoints: all of it to stable.
             (None, None) if fleet.routable[NEW as usize].is_empty() && fleet.routable[BASELINE as usize].is_empty() => {
                 [1.0, 0.0, 0.0]
             }
             _ => self.shares(fleet),
-        };
+        }
+    }
+
+    /// [`pick`](Self::pick) with the pools' shares `w` for this request already known.
+    #[inline]
+    pub fn pick_with(&self, w: &Weights, fleet: &Fleet, id: u64, user: u32) -> Option<u32> {
         let sticky = self.affinity == Affinity::StickyUser;
         let pool = if w[NEW as usize] <= 0.0 && w[BASELINE as usize] <= 0.0 {
             STABLE

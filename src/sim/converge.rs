@@ -140,7 +140,7 @@ impl Simulation {
             {
                 return true;
             }
-            if !self.step_one(at) {
+            if !self.step_one::<true>(at) {
                 return false;
             }
         }

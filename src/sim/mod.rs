@@ -15,6 +15,7 @@ mod completions;
 mod converge;
 pub mod faults;
 pub mod queue;
+mod quiet;
 pub mod rng;
 pub mod tape;
 pub mod time;
@@ -244,6 +245,11 @@ pub struct Simulation {
     /// No kept completion has a key below this.
     kept_min: u128,
     kept_scratch: Vec<Kept>,
+    /// Whether quiet stretches of arrivals run in one loop (see [`quiet`]); off only to
+    /// check that it is the same run.
+    fast_arrivals: bool,
+    /// Arrivals handled in quiet stretches.
+    quiet_count: u64,
 }
 
 impl Simulation {
@@ -358,6 +364,8 @@ impl Simulation {
             kept_lists: Vec::new(),
             kept_min: u128::MAX,
             kept_scratch: Vec::new(),
+            fast_arrivals: true,
+            quiet_count: 0,
             scenario,
         };
         sim.update_load_sensitive();
@@ -594,7 +602,7 @@ impl Simulation {
     /// Runs every event before `target` (capped at the end), then sets the clock to it.
     pub fn step_until(&mut self, target: Time) {
         let target = target.min(self.cfg.end);
-        while self.step_one(target) {}
+        while self.step_one::<true>(target) {}
         self.advance_to(target);
         self.settle();
     }
@@ -605,6 +613,17 @@ impl Simulation {
         let limit =
             if self.now >= self.cfg.end { completions::before(self.cfg.end) } else { completions::through(self.now) };
         self.catch_up_all(limit.min(self.queue.peek_key()));
+    }
+
+    /// Handles every arrival by the general path, never a quiet stretch in one loop (see
+    /// [`quiet`]): the same run, for tests that show it is.
+    pub fn without_quiet_arrivals(&mut self) {
+        self.fast_arrivals = false;
+    }
+
+    /// How many arrivals were handled in quiet stretches.
+    pub fn quiet_arrival_count(&self) -> u64 {
+        self.quiet_count
     }
 
     /// Makes this run record only what a summary compares a run against (see
@@ -620,7 +639,7 @@ impl Simulation {
     /// Returns false when nothing is left before the end. For tests and step-by-step
     /// teaching; front ends normally use [`step_until`](Self::step_until).
     pub fn step(&mut self) -> bool {
-        let stepped = self.step_one(self.cfg.end);
+        let stepped = self.step_one::<false>(self.cfg.end);
         self.settle();
         stepped
     }
@@ -688,7 +707,7 @@ impl Simulation {
         let start = std::time::Instant::now();
         loop {
             for _ in 0..1024 {
-                if !self.step_one(target) {
+                if !self.step_one::<true>(target) {
                     self.advance_to(target);
                     self.settle();
                     return true;
@@ -714,8 +733,9 @@ impl Simulation {
     }
 
     /// Processes the next event if it is before `target` and the end; false otherwise.
+    /// With `QUIET`, a quiet stretch of arrivals counts as one event (see [`quiet`]).
     #[inline(always)]
-    fn step_one(&mut self, target: Time) -> bool {
+    fn step_one<const QUIET: bool>(&mut self, target: Time) -> bool {
         let ev = self.queue.peek_time().unwrap_or(Time::MAX);
         let arr = self.next_arrival.unwrap_or(Time::MAX);
         let t = ev.min(arr);
@@ -728,12 +748,9 @@ impl Simulation {
             if let Some((_, e)) = self.queue.pop() {
                 self.handle(e);
             }
-        } else {
+        } else if !(QUIET && self.quiet_arrivals(target, ev)) {
             self.arrive();
-            self.next_arrival = match &self.tape {
-                Some(tape) => tape.arrival(self.next_request),
-                None => self.arrivals.next_arrival(),
-            };
+            self.next_arrival = self.arrival_after(self.next_request - 1);
         }
         self.flush();
         if self.awaiting_recovery() {
@@ -1033,8 +1050,14 @@ impl Simulation {
             None => self.service.base_micros(r.id),
         };
         let mut micros = base * profile.latency_factor * self.dep_factor;
-        let utilization = busy as f64 / self.cfg.concurrency as f64;
-        let segment = self.users.segment(r.user);
+        // The user's segment and the instance's load matter only to errors that depend on
+        // them; looking the segment up is a cache miss more per request.
+        let (segment, utilization) =
+            if profile.segment_errors.is_empty() && profile.load_errors.is_empty() && self.mods.is_none() {
+                (0, 0.0)
+            } else {
+                (self.users.segment(r.user), busy as f64 / self.cfg.concurrency as f64)
+            };
         let mut p = profile.failure_probability(segment, utilization, self.dep_error);
         if let Some(m) = &self.mods {
             p = m.failure_probability(p, segment, utilization);

@@ -1,0 +1,151 @@
+//! Arrivals in a quiet stretch, handled in one loop.
+//!
+//! Most of a long run is quiet: nothing is scheduled for a while, no fault effect, DNS
+//! switch, mirror, sample or autoscaler is in force, and requests reach the stable code
+//! on instances with free slots. An arrival there does the same few things every time —
+//! count it, pick an instance, start its service and keep its completion with the
+//! instance ([`completions`](super::completions)) — and changes nothing that decides how
+//! the next one is handled. [`Simulation::quiet_arrivals`] handles such arrivals one
+//! after another with what they share worked out once, instead of going through
+//! [`arrive`](Simulation::arrive), [`dispatch`](Simulation::dispatch) and
+//! [`start_service`](Simulation::start_service) and the step loop for each.
+//!
+//! It is the same run: every state change is the one the general path makes, in an order
+//! that commutes with it (tested by running every shipped scenario both ways and
+//! comparing every recorded number). An arrival that needs anything else — a full
+//! instance, a queue, the new code, a deadline before its completion, no ready
+//! instance — ends the loop and takes the general path.
+
+use super::Simulation;
+use super::completions::{self, MAX_KEPT};
+use super::time::Time;
+use crate::model::fleet::{Kept, NEW, STABLE};
+
+impl Simulation {
+    /// Whether arrivals may be handled by [`quiet_arrivals`](Self::quiet_arrivals) now:
+    /// nothing that changes how an arrival is handled may act per request.
+    #[inline]
+    fn quiet(&self) -> bool {
+        self.fast_arrivals
+            && self.keep_completions
+            && self.sample_rate == 0.0
+            && !self.load_sensitive
+            && self.mods.is_none()
+            && self.hpa.is_none()
+            && self.router.dns.is_none()
+            && self.router.mirror <= 0.0
+            && self.metrics.ab.is_none()
+            && !self.dirty
+            && !self.awaiting_recovery()
+    }
+
+    /// Handles the arrivals before `limit` (the next scheduled event, `target` or the end,
+    /// whichever comes first) while they are quiet, starting with the next one. Returns
+    /// false without doing anything when the run is not quiet; then, or once it returns,
+    /// the caller goes on with the general step. An arrival that is not quiet is handled
+    /// by the general path, and the loop stops after it.
+    #[inline(never)]
+    pub(super) fn quiet_arrivals(&mut self, target: Time, event: Time) -> bool {
+        if !self.quiet() {
+            return false;
+        }
+        // Fixed while the stretch lasts: nothing below schedules an event, changes the
+        // fleet, the router or the versions.
+        let w = self.router.weights_after_dns(&self.fleet);
+        let stable = &self.versions[STABLE as usize];
+        let fixed_p = (stable.segment_errors.is_empty() && stable.load_errors.is_empty())
+            .then(|| stable.failure_probability(0, 0.0, self.dep_error));
+        let factor = stable.latency_factor;
+        let concurrency = self.cfg.concurrency;
+        let timeout = self.cfg.timeout;
+        let end = self.cfg.end;
+        while let Some(t) = self.next_arrival {
+            if t >= end || t > target || t >= event {
+                break;
+            }
+            self.advance_to(t);
+            let id = self.next_request;
+            let user = match &self.tape {
+                Some(tape) => tape.user(id),
+                None => self.users.user_of_request(id),
+            };
+            let Some(inst) = self.router.pick_with(&w, &self.fleet, id, user) else {
+                self.general_arrival();
+                break;
+            };
+            let i = &self.fleet.instances[inst as usize];
+            if i.version == NEW || i.unresponsive || i.deleting || !i.queue.is_empty() || i.kept.len() >= MAX_KEPT {
+                self.general_arrival();
+                break;
+            }
+            if i.serving() >= concurrency {
+                // As `dispatch` does before it hands a full instance a request.
+                self.catch_up(inst, completions::through(t));
+                if self.fleet.instances[inst as usize].serving() >= concurrency {
+                    self.general_arrival();
+                    break;
+                }
+            }
+            let base = match &self.tape {
+                Some(tape) => tape.base_micros(id),
+                None => self.service.base_micros(id),
+            };
+            let micros = base * factor * self.dep_factor;
+            let done = t + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as u64);
+            let deadline = timeout.map_or(Time::MAX, |d| t + d);
+            if deadline < done {
+                self.general_arrival();
+                break;
+            }
+            // The request starts at once on a stable instance and its completion waits
+            // with it: what `arrive`, `dispatch` and `start_service` do for it.
+            self.next_request += 1;
+            self.metrics.arrival(user, t);
+            self.in_system += 1;
+            self.in_flight_arrivals += u128::from(t.as_micros());
+            self.metrics.served(user, false);
+            let (bad_config, drift) = {
+                let i = &self.fleet.instances[inst as usize];
+                (i.bad_config, i.drift)
+            };
+            let mut p = match fixed_p {
+                Some(p) => p,
+                None => {
+                    let busy = self.fleet.instances[inst as usize].serving();
+                    self.versions[STABLE as usize].failure_probability(
+                        self.users.segment(user),
+                        busy as f64 / concurrency as f64,
+                        self.dep_error,
+                    )
+                }
+            };
+            let config_error = 1.0 - (1.0 - bad_config) * (1.0 - drift);
+            if config_error > 0.0 {
+                p = 1.0 - (1.0 - p) * (1.0 - config_error);
+            }
+            let fail = p > 0.0 && self.error_draw.unit(id) < p;
+            self.busy += 1;
+            let key = self.queue.next_key(done);
+            let version = self.fleet.instances[inst as usize].version;
+            self.keep(inst, Kept { key, id, arrival: t, user, version, fail, new_code: false, shadow: false });
+            self.next_arrival = self.arrival_after(id);
+            self.quiet_count += 1;
+        }
+        true
+    }
+
+    /// The general path for the next arrival, as the step loop takes it.
+    fn general_arrival(&mut self) {
+        self.arrive();
+        self.next_arrival = self.arrival_after(self.next_request - 1);
+    }
+
+    /// The arrival after request `id`.
+    #[inline]
+    pub(super) fn arrival_after(&mut self, id: u64) -> Option<Time> {
+        match &self.tape {
+            Some(tape) => tape.arrival(id + 1),
+            None => self.arrivals.next_arrival(),
+        }
+    }
+}
