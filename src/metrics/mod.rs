@@ -319,7 +319,7 @@ impl Recorder {
 
     /// A request ended. `version` is the pool of the instance it reached, if any;
     /// `new_code` whether it ran the new version's code.
-    #[inline]
+    #[inline(always)]
     pub fn finish(
         &mut self,
         user: u32,

@@ -50,7 +50,7 @@ impl ServiceTimes {
     }
 
     /// Service time of request `id` in microseconds (before version and fault factors).
-    #[inline]
+    #[inline(always)]
     pub fn base_micros(&self, id: u64) -> f64 {
         match &self.kind {
             Kind::Exponential { mean_us } => -mean_us * self.stream.open_unit(id).ln(),

@@ -135,6 +135,7 @@ impl ArrivalProcess {
     }
 
     /// The next arrival time, or `None` past the horizon.
+    #[inline(always)]
     pub fn next_arrival(&mut self) -> Option<Time> {
         loop {
             if self.t >= self.horizon {

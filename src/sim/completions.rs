@@ -90,32 +90,30 @@ impl Simulation {
     }
 
     fn complete_kept(&mut self, inst: u32, limit: u128) {
-        let mut due = std::mem::take(&mut self.kept_scratch);
-        let i = &mut self.fleet.instances[inst as usize];
-        debug_assert!(i.queue.is_empty() && !i.deleting);
+        // Out of the instance while its due entries end: ending one touches no instance.
+        let mut kept = std::mem::take(&mut self.fleet.instances[inst as usize].kept);
+        let now = self.now;
         let mut min = u128::MAX;
         let mut left = 0;
-        for k in 0..i.kept.len() {
-            let d = i.kept[k];
+        for k in 0..kept.len() {
+            let d = kept[k];
             if d.key < limit {
-                due.push(d);
+                // Their order does not matter: each only counts an outcome.
+                self.now = d.done();
+                self.end_kept(&d, if d.fail { Outcome::Error } else { Outcome::Success });
             } else {
                 min = min.min(d.key);
-                i.kept[left] = d;
+                kept[left] = d;
                 left += 1;
             }
         }
-        i.kept.truncate(left);
-        i.kept_min = min;
-        self.busy -= due.len() as u64;
-        // Their order does not matter: each only counts an outcome.
-        let now = self.now;
-        for d in due.drain(..) {
-            self.now = d.done();
-            self.end_kept(&d, if d.fail { Outcome::Error } else { Outcome::Success });
-        }
+        self.busy -= (kept.len() - left) as u64;
+        kept.truncate(left);
         self.now = now;
-        self.kept_scratch = due;
+        let i = &mut self.fleet.instances[inst as usize];
+        debug_assert!(i.queue.is_empty() && !i.deleting && i.kept.is_empty());
+        i.kept = kept;
+        i.kept_min = min;
     }
 
     /// Ends a kept request now with `outcome`, as [`end_slot`](Simulation::end_slot) and

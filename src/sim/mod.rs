@@ -244,7 +244,6 @@ pub struct Simulation {
     kept_lists: Vec<u32>,
     /// No kept completion has a key below this.
     kept_min: u128,
-    kept_scratch: Vec<Kept>,
     /// Whether quiet stretches of arrivals run in one loop (see [`quiet`]); off only to
     /// check that it is the same run.
     fast_arrivals: bool,
@@ -363,7 +362,6 @@ impl Simulation {
             load_sensitive: false,
             kept_lists: Vec::new(),
             kept_min: u128::MAX,
-            kept_scratch: Vec::new(),
             fast_arrivals: true,
             quiet_count: 0,
             scenario,
@@ -1065,7 +1063,7 @@ impl Simulation {
         }
         // Rounds half up: for non-negative values below 2^52 the same as `round()`, without
         // its library call on the hot path.
-        let done = self.now + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as u64);
+        let done = self.now + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as i64 as u64);
         if config_error > 0.0 {
             p = 1.0 - (1.0 - p) * (1.0 - config_error);
         }

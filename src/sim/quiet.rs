@@ -91,7 +91,7 @@ impl Simulation {
                 None => self.service.base_micros(id),
             };
             let micros = base * factor * self.dep_factor;
-            let done = t + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as u64);
+            let done = t + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as i64 as u64);
             let deadline = timeout.map_or(Time::MAX, |d| t + d);
             if deadline < done {
                 self.general_arrival();

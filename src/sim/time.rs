@@ -26,6 +26,9 @@ impl Time {
         let us = s * 1e6 + 0.5;
         if us.is_nan() || us < 1.0 {
             Time(0)
+        } else if us < 9e18 {
+            // Below 2^63 the signed conversion is one instruction and the same value.
+            Time(us as i64 as u64)
         } else if us >= u64::MAX as f64 {
             Time::MAX
         } else {
