@@ -126,10 +126,14 @@ pub fn run_seed_carrying(
 ) -> SeedRun {
     let mut s = scenario.clone();
     s.seed = seed;
-    // Every run of the seed reads the same arrivals, users and service times.
-    let tape = RequestTape::bounded_in(&s, std::mem::take(storage)).map(Arc::new);
     // The baseline's own summary is needed only when `none` is one of the strategies.
     let carry = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
+    // Every run of the seed reads the same arrivals, users and service times: drawn once
+    // onto a tape when two runs read most of them. A single strategy whose baseline is
+    // forked and carried (below) is the only run that does; it draws as it goes.
+    let whole_runs =
+        variants.iter().filter(|(_, spec)| !matches!(spec, StrategySpec::None)).count() + usize::from(!carry);
+    let tape = if whole_runs >= 2 { RequestTape::bounded_in(&s, std::mem::take(storage)).map(Arc::new) } else { None };
     let mut runs: Vec<Option<Simulation>> = variants
         .iter()
         .map(|(_, spec)| {

@@ -146,9 +146,9 @@ impl ArrivalProcess {
                 self.enter_segment(end);
                 continue;
             }
-            let u = self.stream.open_unit(self.draws);
+            let gap = crate::sim::rng::exponential(&self.stream, self.draws);
             self.draws += 1;
-            let cand = self.t - u.ln() / self.bound;
+            let cand = self.t + gap / self.bound;
             if cand >= self.seg_end {
                 // Memorylessness: restart at the segment's end with the next bound.
                 let end = self.seg_end;

@@ -109,6 +109,89 @@ pub fn to_open_unit(x: u64) -> f64 {
     ((x >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A standard exponential variate (mean 1) for `key` of `stream`, by the ziggurat method
+/// (Marsaglia & Tsang, "The Ziggurat Method for Generating Random Variables", Journal of
+/// Statistical Software 5(8), 2000) with 256 layers. Nearly 99 % of draws take one mix,
+/// one comparison and one multiplication, where inverting the distribution function takes
+/// a logarithm. The layer comes from the low 8 bits of the first 64-bit draw and the
+/// position within it from the top 53 bits, so the two are independent (the paper's
+/// 32-bit version takes both from the same bits, a flaw Doornik 2005 points out). The rare
+/// wedge and tail cases take further draws of the same key (`bits2`).
+#[inline(always)]
+pub fn exponential(stream: &Stream, key: u64) -> f64 {
+    let z = zig();
+    let x = stream.bits(key);
+    let layer = (x & 0xff) as usize;
+    let j = x >> 11;
+    if j < z.k[layer] {
+        return j as f64 * z.w[layer];
+    }
+    exponential_slow(z, stream, key, layer, j)
+}
+
+#[cold]
+fn exponential_slow(z: &Ziggurat, stream: &Stream, key: u64, mut layer: usize, mut j: u64) -> f64 {
+    let mut k = 1;
+    loop {
+        if layer == 0 {
+            // The tail beyond R is R + Exp(1), by memorylessness.
+            return ZIG_R - stream.open_unit2(key, k).ln();
+        }
+        let x = j as f64 * z.w[layer];
+        let u = stream.unit2(key, k + 1);
+        if z.f[layer] + u * (z.f[layer - 1] - z.f[layer]) < (-x).exp() {
+            return x;
+        }
+        let b = stream.bits2(key, k + 2);
+        k += 3;
+        layer = (b & 0xff) as usize;
+        j = b >> 11;
+        if j < z.k[layer] {
+            return j as f64 * z.w[layer];
+        }
+    }
+}
+
+/// Where the exponential ziggurat's base strip starts, and the area of each layer
+/// (Marsaglia & Tsang 2000, Table 1 for 256 layers).
+const ZIG_R: f64 = 7.697_117_470_131_487;
+const ZIG_V: f64 = 3.949_659_822_581_572e-3;
+
+/// The ziggurat's tables for 53-bit positions: `k[i]`, the positions below which layer `i`
+/// lies wholly under the density; `w[i]`, the width of one position step; `f[i]`, the
+/// density at the layer's edge.
+struct Ziggurat {
+    k: [u64; 256],
+    w: [f64; 256],
+    f: [f64; 256],
+}
+
+fn zig() -> &'static Ziggurat {
+    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        // The paper's setup with m = 2^53.
+        let m = (1u64 << 53) as f64;
+        let mut z = Ziggurat { k: [0; 256], w: [0.0; 256], f: [0.0; 256] };
+        let mut d = ZIG_R;
+        let mut t = d;
+        let q = ZIG_V / (-d).exp();
+        z.k[0] = ((d / q) * m) as u64;
+        z.k[1] = 0;
+        z.w[0] = q / m;
+        z.w[255] = d / m;
+        z.f[0] = 1.0;
+        z.f[255] = (-d).exp();
+        for i in (1..255).rev() {
+            d = -(ZIG_V / d + (-d).exp()).ln();
+            z.k[i + 1] = ((d / t) * m) as u64;
+            t = d;
+            z.f[i] = (-d).exp();
+            z.w[i] = d / m;
+        }
+        z
+    })
+}
+
 /// Inverse of the standard normal CDF (Acklam's rational approximation, relative error
 /// below 1.2e-9 over (0, 1)).
 pub fn inv_normal_cdf(p: f64) -> f64 {
@@ -188,6 +271,51 @@ mod tests {
         let e = n as f64 / 10.0;
         let chi: f64 = buckets.iter().map(|&b| (b as f64 - e).powi(2) / e).sum();
         assert!(chi < 27.88, "chi-square {chi}");
+    }
+
+    /// The ziggurat's exponential against Exp(1) over 10^6 keys: the mean within 5
+    /// standard errors (σ = 1), the Kolmogorov–Smirnov distance below its 0.1 % critical
+    /// value 1.95/√n, and the tail beyond the base strip (R = 7.697, where the slow path
+    /// takes over) and beyond 10 within 5 binomial standard deviations of e^−x.
+    #[test]
+    fn ziggurat_exponentials_are_exponential() {
+        let s = Stream::new(3, streams::ARRIVALS);
+        let n = 1_000_000usize;
+        let mut v: Vec<f64> = (0..n as u64).map(|k| exponential(&s, k)).collect();
+        let mean = v.iter().sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 5.0 / (n as f64).sqrt(), "mean {mean}");
+        v.sort_by(f64::total_cmp);
+        let d = v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let f = 1.0 - (-x).exp();
+                (f - i as f64 / n as f64).abs().max(((i + 1) as f64 / n as f64 - f).abs())
+            })
+            .fold(0.0, f64::max);
+        assert!(d < 1.95 / (n as f64).sqrt(), "KS distance {d}");
+        // Chi-square over the layers' own intervals (and the tail), where a wrong wedge or
+        // strip would put its error: 255 degrees of freedom, 0.1 % critical value 330.6
+        // (Wilson–Hilferty). Accepting every wedge point instead of testing it against
+        // the density scores 430 on these keys.
+        let z = zig();
+        let mut edges: Vec<f64> = (1..256).map(|i| z.w[i] * (1u64 << 53) as f64).collect();
+        edges.insert(0, 0.0);
+        edges.push(f64::INFINITY);
+        let mut chi = 0.0;
+        for pair in edges.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let expected = n as f64 * ((-a).exp() - (-b).exp());
+            let seen = (v.partition_point(|&e| e < b) - v.partition_point(|&e| e < a)) as f64;
+            chi += (seen - expected).powi(2) / expected;
+        }
+        assert!(chi < 330.6, "chi-square over the layers {chi}");
+        for x in [ZIG_R, 10.0] {
+            let p = (-x).exp();
+            let tail = v.iter().filter(|&&e| e > x).count() as f64;
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!((tail - n as f64 * p).abs() < 5.0 * sd, "beyond {x}: {tail}, expected {}", n as f64 * p);
+        }
     }
 
     /// Reference values of the standard normal quantile function (any statistics table).
