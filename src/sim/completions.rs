@@ -118,7 +118,7 @@ impl Simulation {
 
     /// Ends a kept request now with `outcome`, as [`end_slot`](Simulation::end_slot) and
     /// `release_slot` end one in the slab.
-    #[inline]
+    #[inline(always)]
     pub(super) fn end_kept(&mut self, d: &Kept, outcome: Outcome) {
         debug_assert!(self.sample_rate == 0.0, "requests are not kept while sampling");
         let latency = self.now - d.arrival;

@@ -119,9 +119,11 @@ impl Simulation {
                     )
                 }
             };
-            let config_error = 1.0 - (1.0 - bad_config) * (1.0 - drift);
-            if config_error > 0.0 {
-                p = 1.0 - (1.0 - p) * (1.0 - config_error);
+            if bad_config > 0.0 || drift > 0.0 {
+                let config_error = 1.0 - (1.0 - bad_config) * (1.0 - drift);
+                if config_error > 0.0 {
+                    p = 1.0 - (1.0 - p) * (1.0 - config_error);
+                }
             }
             let fail = p > 0.0 && self.error_draw.unit(id) < p;
             self.busy += 1;
