@@ -5,7 +5,7 @@
 //! on the strategy (see [`crate::model::traffic`] and [`crate::sim::rng`]). A batch runs
 //! a no-rollout baseline and one run per strategy on every seed; drawing these once per
 //! seed into a [`RequestTape`] and handing it to each of them saves the repeated work
-//! (an `ln`, the log-normal quantile and three mixes per request) without changing a
+//! (an exponential, the log-normal quantile and three mixes per request) without changing a
 //! single result: a run with a tape is the same run as without one.
 
 use crate::model::service::ServiceTimes;
