@@ -288,22 +288,7 @@ fn decode_png(path: &Path) {
 /// Every single-service scenario in `scenarios/` on two seeds. Long scenarios are cut to
 /// ten minutes (a tape covers what they draw).
 fn short_single_service_runs() -> Vec<(PathBuf, deploysim::scenario::Scenario)> {
-    let mut out = Vec::new();
-    for path in shipped_scenarios() {
-        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
-        if deploysim::headless_kind(&base).is_some() {
-            continue;
-        }
-        for k in 0..2 {
-            let mut s = base.clone();
-            s.seed = base.seed.wrapping_add(k);
-            if s.duration.time() > deploysim::sim::time::Time::from_secs(600) {
-                s.duration = deploysim::scenario::Duration::secs(600);
-            }
-            out.push((path.clone(), s));
-        }
-    }
-    out
+    single_service_runs(600)
 }
 
 /// A run that reads its arrivals, users and service times from a seed's shared tape is

@@ -255,20 +255,7 @@ fn quiet_stretches_are_the_same_run() {
     use deploysim::sim::tape::RequestTape;
     use std::sync::Arc;
     let mut cases = vec![("stress".to_string(), scenario(STRESS))];
-    for path in shipped_scenarios() {
-        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
-        if deploysim::headless_kind(&base).is_some() {
-            continue;
-        }
-        for k in 0..2 {
-            let mut s = base.clone();
-            s.seed = base.seed.wrapping_add(k);
-            if s.duration.time() > Time::from_secs(900) {
-                s.duration = deploysim::scenario::Duration::secs(900);
-            }
-            cases.push((path.display().to_string(), s));
-        }
-    }
+    cases.extend(single_service_runs(900).into_iter().map(|(path, s)| (path.display().to_string(), s)));
     let (mut quiet, mut all) = (0u64, 0u64);
     for (k, (name, s)) in cases.iter().enumerate() {
         let tape = (k % 2 == 1).then(|| Arc::new(RequestTape::new(s)));

@@ -26,6 +26,27 @@ pub fn shipped_scenarios() -> Vec<std::path::PathBuf> {
     files
 }
 
+/// Every single-service scenario in `scenarios/` (not serverless, topology or
+/// continuous) on its own seed and the next, cut to `max_secs` seconds.
+pub fn single_service_runs(max_secs: u64) -> Vec<(std::path::PathBuf, Scenario)> {
+    let mut out = Vec::new();
+    for path in shipped_scenarios() {
+        let base = deploysim::scenario::load_file(&path).expect("scenario loads");
+        if deploysim::headless_kind(&base).is_some() {
+            continue;
+        }
+        for k in 0..2 {
+            let mut s = base.clone();
+            s.seed = base.seed.wrapping_add(k);
+            if s.duration.time() > deploysim::sim::time::Time::from_secs(max_secs) {
+                s.duration = deploysim::scenario::Duration::secs(max_secs);
+            }
+            out.push((path.clone(), s));
+        }
+    }
+    out
+}
+
 pub fn simulation(s: &Scenario) -> Simulation {
     Simulation::new(Arc::new(s.clone()))
 }
