@@ -1,8 +1,8 @@
 //! Arrivals in a quiet stretch, handled in one loop.
 //!
 //! Most of a long run is quiet: nothing is scheduled for a while, no fault effect, DNS
-//! switch, mirror, sample or autoscaler is in force, and requests reach the stable code
-//! on instances with free slots. An arrival there does the same few things every time —
+//! switch, mirror, sample or autoscaler is in force, and requests reach instances with
+//! free slots. An arrival there does the same few things every time —
 //! count it, pick an instance, start its service and keep its completion with the
 //! instance ([`completions`](super::completions)) — and changes nothing that decides how
 //! the next one is handled. [`Simulation::quiet_arrivals`] handles such arrivals one
@@ -13,8 +13,8 @@
 //! It is the same run: every state change is the one the general path makes, in an order
 //! that commutes with it (tested by running every shipped scenario both ways and
 //! comparing every recorded number). An arrival that needs anything else — a full
-//! instance, a queue, the new code, a deadline before its completion, no ready
-//! instance — ends the loop and takes the general path.
+//! instance, a queue, a deadline before its completion, no ready instance — ends the
+//! loop and takes the general path.
 
 use super::Simulation;
 use super::completions::{self, MAX_KEPT};
@@ -52,10 +52,14 @@ impl Simulation {
         // Fixed while the stretch lasts: nothing below schedules an event, changes the
         // fleet, the router or the versions.
         let w = self.router.weights_after_dns(&self.fleet);
-        let stable = &self.versions[STABLE as usize];
-        let fixed_p = (stable.segment_errors.is_empty() && stable.load_errors.is_empty())
-            .then(|| stable.failure_probability(0, 0.0, self.dep_error));
-        let factor = stable.latency_factor;
+        // Per code path (stable, new): the error probability when it depends on nothing
+        // per request, and the latency factor.
+        let code = [STABLE, NEW].map(|v| {
+            let profile = &self.versions[v as usize];
+            let fixed_p = (profile.segment_errors.is_empty() && profile.load_errors.is_empty())
+                .then(|| profile.failure_probability(0, 0.0, self.dep_error));
+            (fixed_p, profile.latency_factor)
+        });
         let concurrency = self.cfg.concurrency;
         let timeout = self.cfg.timeout;
         let end = self.cfg.end;
@@ -74,10 +78,13 @@ impl Simulation {
                 break;
             };
             let i = &self.fleet.instances[inst as usize];
-            if i.version == NEW || i.unresponsive || i.deleting || !i.queue.is_empty() || i.kept.len() >= MAX_KEPT {
+            if i.unresponsive || i.deleting || !i.queue.is_empty() || i.kept.len() >= MAX_KEPT {
                 self.general_arrival();
                 break;
             }
+            let version = i.version;
+            let new_code = version == NEW && self.new_code_for(user);
+            let (fixed_p, factor) = code[usize::from(new_code)];
             if i.serving() >= concurrency {
                 // As `dispatch` does before it hands a full instance a request.
                 self.catch_up(inst, completions::through(t));
@@ -97,13 +104,17 @@ impl Simulation {
                 self.general_arrival();
                 break;
             }
-            // The request starts at once on a stable instance and its completion waits
-            // with it: what `arrive`, `dispatch` and `start_service` do for it.
+            // The request starts at once and its completion waits with its instance: what
+            // `arrive`, `dispatch` and `start_service` do for it.
             self.next_request += 1;
             self.metrics.arrival(user, t);
             self.in_system += 1;
             self.in_flight_arrivals += u128::from(t.as_micros());
-            self.metrics.served(user, false);
+            self.metrics.served(user, new_code);
+            if new_code {
+                self.new_code_in_flight += 1;
+                self.last_new_code_start = Some(t);
+            }
             let (bad_config, drift) = {
                 let i = &self.fleet.instances[inst as usize];
                 (i.bad_config, i.drift)
@@ -112,7 +123,7 @@ impl Simulation {
                 Some(p) => p,
                 None => {
                     let busy = self.fleet.instances[inst as usize].serving();
-                    self.versions[STABLE as usize].failure_probability(
+                    self.versions[if new_code { NEW } else { STABLE } as usize].failure_probability(
                         self.users.segment(user),
                         busy as f64 / concurrency as f64,
                         self.dep_error,
@@ -128,8 +139,7 @@ impl Simulation {
             let fail = p > 0.0 && self.error_draw.unit(id) < p;
             self.busy += 1;
             let key = self.queue.next_key(done);
-            let version = self.fleet.instances[inst as usize].version;
-            self.keep(inst, Kept { key, id, arrival: t, user, version, fail, new_code: false, shadow: false });
+            self.keep(inst, Kept { key, id, arrival: t, user, version, fail, new_code, shadow: false });
             self.next_arrival = self.arrival_after(id);
             self.quiet_count += 1;
         }
