@@ -44,22 +44,36 @@ impl Simulation {
     /// false without doing anything when the run is not quiet; then, or once it returns,
     /// the caller goes on with the general step. An arrival that is not quiet is handled
     /// by the general path, and the loop stops after it.
-    #[inline(never)]
     pub(super) fn quiet_arrivals(&mut self, target: Time, event: Time) -> bool {
         if !self.quiet() {
             return false;
         }
+        // With no new instance to route to, no request can run the new code: a loop
+        // compiled for the stable code alone does less per arrival.
+        if self.fleet.routable[NEW as usize].is_empty() {
+            self.quiet_loop::<false>(target, event);
+        } else {
+            self.quiet_loop::<true>(target, event);
+        }
+        true
+    }
+
+    /// The loop of [`quiet_arrivals`](Self::quiet_arrivals); `NEW_CODE` false when no
+    /// request of the stretch can run the new code.
+    #[inline(never)]
+    fn quiet_loop<const NEW_CODE: bool>(&mut self, target: Time, event: Time) {
         // Fixed while the stretch lasts: nothing below schedules an event, changes the
         // fleet, the router or the versions.
         let w = self.router.weights_after_dns(&self.fleet);
         // Per code path (stable, new): the error probability when it depends on nothing
         // per request, and the latency factor.
-        let code = [STABLE, NEW].map(|v| {
+        let path = |v: u8| {
             let profile = &self.versions[v as usize];
             let fixed_p = (profile.segment_errors.is_empty() && profile.load_errors.is_empty())
                 .then(|| profile.failure_probability(0, 0.0, self.dep_error));
             (fixed_p, profile.latency_factor)
-        });
+        };
+        let (stable_path, new_path) = (path(STABLE), path(NEW));
         let concurrency = self.cfg.concurrency;
         let timeout = self.cfg.timeout;
         let end = self.cfg.end;
@@ -83,8 +97,8 @@ impl Simulation {
                 break;
             }
             let version = i.version;
-            let new_code = version == NEW && self.new_code_for(user);
-            let (fixed_p, factor) = code[usize::from(new_code)];
+            let new_code = NEW_CODE && version == NEW && self.new_code_for(user);
+            let (fixed_p, factor) = if new_code { new_path } else { stable_path };
             if i.serving() >= concurrency {
                 // As `dispatch` does before it hands a full instance a request.
                 self.catch_up(inst, completions::through(t));
@@ -143,7 +157,6 @@ impl Simulation {
             self.next_arrival = self.arrival_after(id);
             self.quiet_count += 1;
         }
-        true
     }
 
     /// The general path for the next arrival, as the step loop takes it.
