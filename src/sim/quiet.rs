@@ -39,8 +39,9 @@ impl Simulation {
             && !self.awaiting_recovery()
     }
 
-    /// Handles the arrivals before `limit` (the next scheduled event, `target` or the end,
-    /// whichever comes first) while they are quiet, starting with the next one. Returns
+    /// Handles the arrivals before `event` (the time of the next scheduled event), at or
+    /// before `target` and before the end, while they are quiet, starting with the next
+    /// one. Returns
     /// false without doing anything when the run is not quiet; then, or once it returns,
     /// the caller goes on with the general step. An arrival that is not quiet is handled
     /// by the general path, and the loop stops after it.
