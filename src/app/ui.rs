@@ -203,8 +203,18 @@ pub fn draw_ui(ctx: &egui::Context, session: &Session, state: &mut UiState, acti
             }
         });
     }
+    scene_rect(free, viewport, ctx.zoom_factor())
+}
+
+/// The scene's part of the window in world units (logical pixels from the window's
+/// centre, y up), from egui's `free` rectangle and `viewport` (points; a point is `zoom`
+/// logical pixels, e.g. in presenter mode).
+fn scene_rect(free: egui::Rect, viewport: egui::Rect, zoom: f32) -> SceneRect {
     let (w, h) = (viewport.width() / 2.0, viewport.height() / 2.0);
-    SceneRect { min: Vec2::new(free.min.x - w, h - free.max.y), max: Vec2::new(free.max.x - w, h - free.min.y) }
+    SceneRect {
+        min: Vec2::new(free.min.x - w, h - free.max.y) * zoom,
+        max: Vec2::new(free.max.x - w, h - free.min.y) * zoom,
+    }
 }
 
 fn top_bar(ui: &mut egui::Ui, session: &Session, state: &mut UiState, actions: &mut Vec<Action>) {
@@ -491,9 +501,10 @@ fn charts(ui: &mut egui::Ui, session: &Session, secs: usize, highlight: Option<c
 fn scene_labels(ctx: &egui::Context, session: &Session, free: egui::Rect, viewport: egui::Rect) {
     let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Middle, egui::Id::new("scene_labels")));
     let (w, h) = (viewport.width() / 2.0, viewport.height() / 2.0);
-    let to_screen = |p: Vec2| egui::pos2(p.x + w, h - p.y);
-    let area =
-        SceneRect { min: Vec2::new(free.min.x - w, h - free.max.y), max: Vec2::new(free.max.x - w, h - free.min.y) };
+    // The scene is laid out in world units; the labels are painted in points.
+    let zoom = ctx.zoom_factor();
+    let to_screen = |p: Vec2| egui::pos2(p.x / zoom + w, h - p.y / zoom);
+    let area = scene_rect(free, viewport, zoom);
     let layout = scene_layout(&area);
     let font = egui::FontId::proportional(14.0);
     let fleet = session.sim.fleet();
@@ -673,4 +684,23 @@ fn compare_view(ui: &mut egui::Ui, session: &Session) {
             ui.end_row();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1280 × 800 window seen through egui at zoom 1.35 (presenter mode) is 948 × 593
+    /// points; the whole of it must be the whole window in world units, which are logical
+    /// pixels from its centre: ±640 × ±400 whatever the zoom.
+    #[test]
+    fn the_scene_is_in_pixels_whatever_the_zoom() {
+        for zoom in [1.0f32, 1.35, 2.0] {
+            let viewport = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0 / zoom, 800.0 / zoom));
+            let r = scene_rect(viewport, viewport, zoom);
+            for (got, want) in [(r.min.x, -640.0), (r.min.y, -400.0), (r.max.x, 640.0), (r.max.y, 400.0)] {
+                assert!((got - want).abs() < 1e-3, "zoom {zoom}: {got} instead of {want}");
+            }
+        }
+    }
 }
