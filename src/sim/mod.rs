@@ -82,6 +82,24 @@ fn min_ready_of(spec: &StrategySpec) -> Time {
     }
 }
 
+/// When a service of `micros` that starts at `start` completes. Rounds half up: for
+/// non-negative values below 2^52 the same as `round()`, without its library call on the
+/// hot path.
+#[inline(always)]
+fn completion_at(start: Time, micros: f64) -> Time {
+    start + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as i64 as u64)
+}
+
+/// Error probability `p` together with an instance's bad configuration and drift.
+#[inline(always)]
+fn with_config_error(p: f64, bad_config: f64, drift: f64) -> f64 {
+    if bad_config == 0.0 && drift == 0.0 {
+        return p;
+    }
+    let config_error = 1.0 - (1.0 - bad_config) * (1.0 - drift);
+    if config_error > 0.0 { 1.0 - (1.0 - p) * (1.0 - config_error) } else { p }
+}
+
 /// A finished request kept for drawing (a sample of all requests).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RecentRequest {
@@ -748,7 +766,7 @@ impl Simulation {
             }
         } else if !(QUIET && self.quiet_arrivals(target, ev)) {
             self.arrive();
-            self.next_arrival = self.arrival_after(self.next_request - 1);
+            self.draw_next_arrival();
         }
         self.flush();
         if self.awaiting_recovery() {
@@ -855,6 +873,33 @@ impl Simulation {
 
     // ----- requests --------------------------------------------------------------
 
+    /// The user who makes request `id`: from the tape when the run has one.
+    #[inline(always)]
+    fn user_of(&self, id: u64) -> u32 {
+        match &self.tape {
+            Some(tape) => tape.user(id),
+            None => self.users.user_of_request(id),
+        }
+    }
+
+    /// Request `id`'s base service time, µs: from the tape when the run has one.
+    #[inline(always)]
+    fn base_micros_of(&self, id: u64) -> f64 {
+        match &self.tape {
+            Some(tape) => tape.base_micros(id),
+            None => self.service.base_micros(id),
+        }
+    }
+
+    /// Sets the time of the next arrival, that of request `next_request`.
+    #[inline(always)]
+    fn draw_next_arrival(&mut self) {
+        self.next_arrival = match &self.tape {
+            Some(tape) => tape.arrival(self.next_request),
+            None => self.arrivals.next_arrival(),
+        };
+    }
+
     fn alloc(&mut self, r: Req) -> u32 {
         if let Some(slot) = self.free.pop() {
             let generation = self.reqs[slot as usize].generation;
@@ -930,10 +975,7 @@ impl Simulation {
     fn arrive(&mut self) {
         let id = self.next_request;
         self.next_request += 1;
-        let user = match &self.tape {
-            Some(tape) => tape.user(id),
-            None => self.users.user_of_request(id),
-        };
+        let user = self.user_of(id);
         let new_session = self.metrics.arrival(user, self.now);
         if new_session && let Some(ab) = self.metrics.ab.as_mut() {
             ab.session(user, id);
@@ -1030,9 +1072,9 @@ impl Simulation {
     /// Starts serving request `r` on `inst`: `slot` holds it when it waited in the
     /// instance's queue (its timeout may be armed there), `None` when it starts on arrival.
     fn start_service(&mut self, inst: u32, r: Req, slot: Option<u32>) {
-        let (version, busy, config_error) = {
+        let (version, busy, bad_config, drift) = {
             let i = &self.fleet.instances[inst as usize];
-            (i.version, i.serving(), 1.0 - (1.0 - i.bad_config) * (1.0 - i.drift))
+            (i.version, i.serving(), i.bad_config, i.drift)
         };
         let new_code = version == NEW && (r.shadow || self.new_code_for(r.user));
         if !r.shadow {
@@ -1043,11 +1085,7 @@ impl Simulation {
             self.last_new_code_start = Some(self.now);
         }
         let profile = if new_code { &self.versions[NEW as usize] } else { &self.versions[STABLE as usize] };
-        let base = match &self.tape {
-            Some(tape) => tape.base_micros(r.id),
-            None => self.service.base_micros(r.id),
-        };
-        let mut micros = base * profile.latency_factor * self.dep_factor;
+        let mut micros = self.base_micros_of(r.id) * profile.latency_factor * self.dep_factor;
         // The user's segment and the instance's load matter only to errors that depend on
         // them; looking the segment up is a cache miss more per request.
         let (segment, utilization) =
@@ -1061,12 +1099,8 @@ impl Simulation {
             p = m.failure_probability(p, segment, utilization);
             micros += m.delay_micros(r.id);
         }
-        // Rounds half up: for non-negative values below 2^52 the same as `round()`, without
-        // its library call on the hot path.
-        let done = self.now + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as i64 as u64);
-        if config_error > 0.0 {
-            p = 1.0 - (1.0 - p) * (1.0 - config_error);
-        }
+        let done = completion_at(self.now, micros);
+        let p = with_config_error(p, bad_config, drift);
         let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
         if !self.fleet.instances[inst as usize].deleting {
             self.busy += 1;

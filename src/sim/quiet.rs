@@ -16,9 +16,9 @@
 //! instance, a queue, a deadline before its completion, no ready instance — ends the
 //! loop and takes the general path.
 
-use super::Simulation;
 use super::completions::{self, MAX_KEPT};
 use super::time::Time;
+use super::{Simulation, completion_at, with_config_error};
 use crate::model::fleet::{Kept, NEW, STABLE};
 
 impl Simulation {
@@ -84,10 +84,7 @@ impl Simulation {
             }
             self.advance_to(t);
             let id = self.next_request;
-            let user = match &self.tape {
-                Some(tape) => tape.user(id),
-                None => self.users.user_of_request(id),
-            };
+            let user = self.user_of(id);
             let Some(inst) = self.router.pick_with(&w, &self.fleet, id, user) else {
                 self.general_arrival();
                 break;
@@ -108,12 +105,7 @@ impl Simulation {
                     break;
                 }
             }
-            let base = match &self.tape {
-                Some(tape) => tape.base_micros(id),
-                None => self.service.base_micros(id),
-            };
-            let micros = base * factor * self.dep_factor;
-            let done = t + Time::from_micros((micros + 0.5).clamp(0.0, 1e15) as i64 as u64);
+            let done = completion_at(t, self.base_micros_of(id) * factor * self.dep_factor);
             let deadline = timeout.map_or(Time::MAX, |d| t + d);
             if deadline < done {
                 self.general_arrival();
@@ -134,7 +126,7 @@ impl Simulation {
                 let i = &self.fleet.instances[inst as usize];
                 (i.bad_config, i.drift)
             };
-            let mut p = match fixed_p {
+            let p = match fixed_p {
                 Some(p) => p,
                 None => {
                     let busy = self.fleet.instances[inst as usize].serving();
@@ -145,17 +137,12 @@ impl Simulation {
                     )
                 }
             };
-            if bad_config > 0.0 || drift > 0.0 {
-                let config_error = 1.0 - (1.0 - bad_config) * (1.0 - drift);
-                if config_error > 0.0 {
-                    p = 1.0 - (1.0 - p) * (1.0 - config_error);
-                }
-            }
+            let p = with_config_error(p, bad_config, drift);
             let fail = p > 0.0 && self.error_draw.unit(id) < p;
             self.busy += 1;
             let key = self.queue.next_key(done);
             self.keep(inst, Kept { key, id, arrival: t, user, version, fail, new_code, shadow: false });
-            self.next_arrival = self.arrival_after(id);
+            self.draw_next_arrival();
             self.quiet_count += 1;
         }
     }
@@ -163,15 +150,6 @@ impl Simulation {
     /// The general path for the next arrival, as the step loop takes it.
     fn general_arrival(&mut self) {
         self.arrive();
-        self.next_arrival = self.arrival_after(self.next_request - 1);
-    }
-
-    /// The arrival after request `id`.
-    #[inline]
-    pub(super) fn arrival_after(&mut self, id: u64) -> Option<Time> {
-        match &self.tape {
-            Some(tape) => tape.arrival(id + 1),
-            None => self.arrivals.next_arrival(),
-        }
+        self.draw_next_arrival();
     }
 }
