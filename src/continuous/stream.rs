@@ -9,6 +9,10 @@ use serde::Serialize;
 
 use super::spec::ContinuousSpec;
 use crate::model::service::ServiceTimes;
+use rand::RngExt;
+use rand::distr::weighted::WeightedIndex;
+use rand_distr::{Distribution, Exp1};
+
 use crate::sim::rng::{Stream, streams};
 use crate::sim::time::Time;
 
@@ -37,38 +41,30 @@ impl PlannedRelease {
 }
 
 /// The releases committed in `[0, period)`: a Poisson process with `releases_per_day`
-/// (exponential gaps, drawn by inversion `−ln U / λ`), in commit order.
+/// (exponential gaps), in commit order.
 pub fn plan(seed: u64, spec: &ContinuousSpec) -> Vec<PlannedRelease> {
     let gap = Stream::new(seed, streams::RELEASE_GAP);
     let bad = Stream::new(seed, streams::RELEASE_BAD);
-    let defect = Stream::new(seed, streams::RELEASE_DEFECT);
+    let defect_draw = Stream::new(seed, streams::RELEASE_DEFECT);
     let window = Stream::new(seed, streams::RELEASE_WINDOW);
     let pipeline = ServiceTimes::new(&spec.pipeline, Stream::new(seed, streams::RELEASE_PIPELINE).bits(0));
     let rate_per_s = spec.releases_per_day.0 / 86_400.0;
     let period = spec.period.time();
     let weights: Vec<f64> = spec.defects.iter().map(|d| d.weight.0).collect();
     let total: f64 = weights.iter().sum();
+    // The defect of a bad release, in proportion to the weights.
+    let pick = WeightedIndex::new(&weights).ok();
     let mut out = Vec::new();
     let mut t_s = 0.0f64;
     for k in 0..MAX_RELEASES as u64 {
-        t_s += -gap.open_unit(k).ln() / rate_per_s;
+        let wait: f64 = Exp1.sample(&mut gap.rng(k));
+        t_s += wait / rate_per_s;
         let commit = Time::from_secs_f64(t_s);
         if commit >= period {
             break;
         }
-        let is_bad = bad.unit(k) < spec.bad_probability.0 && total > 0.0;
-        let defect = is_bad.then(|| {
-            let mut u = defect.unit(k) * total;
-            let mut pick = weights.len() - 1;
-            for (i, w) in weights.iter().enumerate() {
-                if u < *w {
-                    pick = i;
-                    break;
-                }
-                u -= w;
-            }
-            pick
-        });
+        let is_bad = bad.rng(k).random::<f64>() < spec.bad_probability.0 && total > 0.0;
+        let defect = if is_bad { pick.as_ref().map(|w| w.sample(&mut defect_draw.rng(k))) } else { None };
         out.push(PlannedRelease {
             index: k as u32,
             commit,

@@ -7,6 +7,8 @@ use super::UserSet;
 use super::stats::{SrmCheck, sample_size_per_variant, srm_check, two_proportion_z_test};
 use crate::model::gate::Variants;
 use crate::scenario::AbTestSpec;
+use rand::RngExt;
+
 use crate::sim::rng::{Stream, streams};
 
 /// Counts per variant while an experiment runs.
@@ -44,14 +46,14 @@ impl AbTally {
     /// events are lost) and converts with its variant's probability.
     pub fn session(&mut self, user: u32, id: u64) {
         let v = self.variants.of(user);
-        if self.tracking.unit(user as u64) < self.loss[v] {
+        if self.tracking.rng(user as u64).random::<f64>() < self.loss[v] {
             return;
         }
         if self.logged.insert(user) {
             self.users[v] += 1;
         }
         self.sessions[v] += 1;
-        if self.conversion.unit(id) < self.rates[v] {
+        if self.conversion.rng(id).random::<f64>() < self.rates[v] {
             self.conversions[v] += 1;
         }
     }

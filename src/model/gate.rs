@@ -3,6 +3,8 @@
 //! experiments are both gates; the deployment itself is unchanged by them.
 
 use crate::model::flags::{Flag, FlagState};
+use rand::RngExt;
+
 use crate::sim::rng::{Stream, streams};
 
 /// Sticky assignment of users to experiment variants by a hash of the user id.
@@ -31,7 +33,7 @@ impl Variants {
     /// The variant of `user`; 0 is the control.
     #[inline]
     pub fn of(&self, user: u32) -> usize {
-        let u = self.draw.unit(user as u64);
+        let u = self.draw.rng(user as u64).random::<f64>();
         self.cumulative.iter().position(|&c| u < c).unwrap_or(self.cumulative.len() - 1)
     }
 

@@ -3,6 +3,8 @@
 
 use crate::model::fleet::{BASELINE, Fleet, NEW, POOLS, STABLE};
 use crate::scenario::{Affinity, RouterMode};
+use rand::RngExt;
+
 use crate::sim::rng::{Stream, streams};
 use crate::sim::time::Time;
 
@@ -98,9 +100,10 @@ impl Router {
 
     /// When `user`'s cached DNS answer expires.
     fn dns_switch_time(&self, d: &DnsCutover, user: u32) -> Time {
-        let stale = self.dns_draw.unit2(user as u64, 0) < d.stale_share;
+        let mut draw = self.dns_draw.rng(user as u64);
+        let stale = draw.random::<f64>() < d.stale_share;
         let span = if stale { d.stale_for } else { d.ttl };
-        d.at + Time::from_secs_f64(self.dns_draw.unit2(user as u64, 1) * span.as_secs_f64())
+        d.at + Time::from_secs_f64(draw.random::<f64>() * span.as_secs_f64())
     }
 
     /// Picks the instance for request `id` of `user`; `None` when the chosen pool has
@@ -139,7 +142,8 @@ impl Router {
         let pool = if w[NEW as usize] <= 0.0 && w[BASELINE as usize] <= 0.0 {
             STABLE
         } else {
-            let u = if sticky { self.version_by_user.unit(user as u64) } else { self.version_by_request.unit(id) };
+            let u = if sticky { self.version_by_user.rng(user as u64) } else { self.version_by_request.rng(id) }
+                .random::<f64>();
             if u < w[NEW as usize] {
                 NEW
             } else if u < w[NEW as usize] + w[BASELINE as usize] {
@@ -153,19 +157,19 @@ impl Router {
             return None;
         }
         let key = if sticky { (user as u64) | (1 << 40) } else { id };
-        Some(list[self.instance.index(key, list.len())])
+        Some(list[self.instance.rng(key).random_range(0..list.len())])
     }
 
     /// The new-pool instance that receives a mirrored copy of request `id`, if any.
     #[inline]
     pub fn mirror_target(&self, fleet: &Fleet, id: u64) -> Option<u32> {
-        if self.mirror <= 0.0 || self.mirror_draw.unit(id) >= self.mirror {
+        if self.mirror <= 0.0 || self.mirror_draw.rng(id).random::<f64>() >= self.mirror {
             return None;
         }
         let list = &fleet.routable[NEW as usize];
         if list.is_empty() {
             return None;
         }
-        Some(list[self.instance.index(id ^ (1 << 41), list.len())])
+        Some(list[self.instance.rng(id ^ (1 << 41)).random_range(0..list.len())])
     }
 }

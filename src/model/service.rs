@@ -1,7 +1,10 @@
 //! Service times and error probabilities of the versions.
 
+use rand_distr::{Distribution, Exp, LogNormal};
+use statrs::distribution::{ContinuousCDF, Normal};
+
 use crate::scenario::{Defect, LatencyDist, Release, Service};
-use crate::sim::rng::{Stream, Z99, inv_normal_cdf, streams};
+use crate::sim::rng::{Stream, streams};
 use crate::sim::time::Time;
 
 /// The service-time distribution of the stable version, sampled by request id.
@@ -15,17 +18,22 @@ pub struct ServiceTimes {
 enum Kind {
     Exponential {
         mean_us: f64,
+        dist: Exp<f64>,
     },
-    /// `median · exp(sigma · z)`, with `sigma = ln(p99 / median) / z_0.99`.
+    /// `median · exp(sigma · Z)`, with `sigma = ln(p99 / median) / z_0.99`.
     LogNormal {
         median_us: f64,
         sigma: f64,
-        /// The quantile function on a grid of the body, see [`QuantileTable`].
-        table: std::sync::Arc<QuantileTable>,
+        dist: LogNormal<f64>,
     },
     Constant {
         us: f64,
     },
+}
+
+/// `z_0.99`, the standard normal's 99th percentile.
+fn z99() -> f64 {
+    Normal::standard().inverse_cdf(0.99)
 }
 
 impl ServiceTimes {
@@ -36,13 +44,22 @@ impl ServiceTimes {
     /// The same distribution drawn from another keyed stream (e.g. init durations).
     pub fn with_stream(dist: &LatencyDist, seed: u64, stream: u64) -> ServiceTimes {
         let kind = match dist {
-            LatencyDist::Exponential(e) => Kind::Exponential { mean_us: e.mean.time().as_micros() as f64 },
+            LatencyDist::Exponential(e) => {
+                let mean = e.mean.time().as_micros() as f64;
+                // A zero mean is a rate of infinity: every draw is 0.
+                Exp::new(1.0 / mean)
+                    .map_or(Kind::Constant { us: mean }, |dist| Kind::Exponential { mean_us: mean, dist })
+            }
             LatencyDist::LogNormal(l) => {
                 let m = l.median.time().as_micros() as f64;
                 let p = l.p99.time().as_micros() as f64;
-                let sigma = (p / m).ln() / Z99;
-                let table = std::sync::Arc::new(QuantileTable::new(|u| lognormal_quantile(m, sigma, u)));
-                Kind::LogNormal { median_us: m, sigma, table }
+                let sigma = (p / m).ln() / z99();
+                // The scenario's checks keep 0 < median ≤ p99; anything else is the median.
+                LogNormal::new(m.ln(), sigma).map_or(Kind::Constant { us: m }, |dist| Kind::LogNormal {
+                    median_us: m,
+                    sigma,
+                    dist,
+                })
             }
             LatencyDist::Constant(d) => Kind::Constant { us: d.time().as_micros() as f64 },
         };
@@ -53,11 +70,8 @@ impl ServiceTimes {
     #[inline(always)]
     pub fn base_micros(&self, id: u64) -> f64 {
         match &self.kind {
-            Kind::Exponential { mean_us } => -mean_us * self.stream.open_unit(id).ln(),
-            Kind::LogNormal { median_us, sigma, table } => {
-                let u = self.stream.open_unit(id);
-                table.get(u).unwrap_or_else(|| lognormal_quantile(*median_us, *sigma, u))
-            }
+            Kind::Exponential { dist, .. } => dist.sample(&mut self.stream.rng(id)),
+            Kind::LogNormal { dist, .. } => dist.sample(&mut self.stream.rng(id)),
             Kind::Constant { us } => *us,
         }
     }
@@ -65,54 +79,10 @@ impl ServiceTimes {
     /// The mean service time in seconds (for theory checks and capacity hints).
     pub fn mean_secs(&self) -> f64 {
         match &self.kind {
-            Kind::Exponential { mean_us } => mean_us / 1e6,
+            Kind::Exponential { mean_us, .. } => mean_us / 1e6,
             Kind::LogNormal { median_us, sigma, .. } => median_us * (sigma * sigma / 2.0).exp() / 1e6,
             Kind::Constant { us } => us / 1e6,
         }
-    }
-}
-
-/// `median · exp(sigma · Φ⁻¹(u))`: the log-normal's quantile function.
-#[inline]
-fn lognormal_quantile(median: f64, sigma: f64, u: f64) -> f64 {
-    median * (sigma * inv_normal_cdf(u)).exp()
-}
-
-/// A smooth quantile function tabulated on `[1/32, 31/32]` at `1/4096` steps and
-/// interpolated linearly between them; outside that body (6 % of draws) the exact
-/// function is used. Linear interpolation errs by at most `h²/8 · |q''|`: for a
-/// log-normal `q''/q = σ(σ + z)/φ(z)²`, which at the edge of the body (`z = ±1.86`)
-/// and `σ ≤ 1.5` (a p99 up to 33 times the median) is a relative error below 1e-5 —
-/// under a microsecond for service times below 0.1 s, where they are rounded anyway. It
-/// replaces an inverse-normal rational function and an `exp` by one multiply-add on
-/// the engine's hottest path.
-#[derive(Debug)]
-struct QuantileTable {
-    values: Box<[f64]>,
-}
-
-impl QuantileTable {
-    const STEPS: f64 = 4096.0;
-    const FIRST: usize = 128;
-    const LAST: usize = 4096 - 128;
-
-    fn new(q: impl Fn(f64) -> f64) -> QuantileTable {
-        let values = (Self::FIRST..=Self::LAST).map(|i| q(i as f64 / Self::STEPS)).collect();
-        QuantileTable { values }
-    }
-
-    /// The interpolated quantile at `u`, or `None` outside the tabulated body.
-    #[inline]
-    fn get(&self, u: f64) -> Option<f64> {
-        let x = u * Self::STEPS - Self::FIRST as f64;
-        if !(0.0..(Self::LAST - Self::FIRST) as f64).contains(&x) {
-            return None;
-        }
-        // `x` lies in [0, 3840): the 32-bit conversion is one instruction and the same.
-        let i = x as i32 as usize;
-        let f = x - i as f64;
-        let (a, b) = (self.values[i], self.values[i + 1]);
-        Some(a + (b - a) * f)
     }
 }
 
@@ -217,29 +187,11 @@ mod tests {
         assert!((p99 / 300_000.0 - 1.0).abs() < 0.01, "{p99}");
     }
 
-    /// The tabulated body agrees with the exact quantile function to the bound in
-    /// [`QuantileTable`]'s comment, over a fine grid and for spreads from narrow to a p99
-    /// 33 times the median; outside the body the exact function is used.
+    /// `z_0.99` from the distribution crate against the tables (Abramowitz & Stegun
+    /// 26.2, p = 0.01: 2.326347874).
     #[test]
-    fn lognormal_table_matches_exact_quantiles() {
-        for (median, p99) in [(40.0, 300.0), (40.0, 45.0), (10.0, 330.0), (2.0, 5.0)] {
-            let d = LatencyDist::LogNormal(LogNormalLatency {
-                median: Duration::millis(median as u64),
-                p99: Duration::millis(p99 as u64),
-            });
-            let Kind::LogNormal { median_us, sigma, table } = ServiceTimes::new(&d, 1).kind else {
-                panic!("not log-normal")
-            };
-            let mut worst = 0f64;
-            for k in 1..1_000_000u64 {
-                let u = k as f64 / 1e6;
-                let exact = lognormal_quantile(median_us, sigma, u);
-                let got = table.get(u).unwrap_or_else(|| lognormal_quantile(median_us, sigma, u));
-                worst = worst.max((got / exact - 1.0).abs());
-            }
-            assert!(worst < 1e-5, "median {median} p99 {p99}: relative error {worst}");
-            assert!(table.get(0.01).is_none() && table.get(0.99).is_none() && table.get(0.5).is_some());
-        }
+    fn z99_matches_tables() {
+        assert!((z99() - 2.326_347_874_040_841).abs() < 1e-12, "{}", z99());
     }
 
     #[test]

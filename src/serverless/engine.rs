@@ -47,6 +47,8 @@ use crate::model::service::{ServiceTimes, VersionProfile};
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
 use crate::sim::queue::EventQueue;
+use rand::RngExt;
+
 use crate::sim::rng::{Stream, streams};
 use crate::sim::time::Time;
 
@@ -422,7 +424,7 @@ impl<'a> Engine<'a> {
         let user = self.users.user_of_request(id);
         self.active.set(user);
         let v = match self.phase {
-            Phase::Shifting => u8::from(self.route.unit(id) * 100.0 < self.weight),
+            Phase::Shifting => u8::from(self.route.rng(id).random::<f64>() * 100.0 < self.weight),
             Phase::Promoted => 1,
             _ => 0,
         };
@@ -467,7 +469,7 @@ impl<'a> Engine<'a> {
         let p = &self.profiles[vi];
         let exec = micros(self.exec_times.base_micros(id) * p.latency_factor);
         let fail = p.failure_probability(self.users.segment(user), 0.0, 0.0);
-        let error = self.error.unit(id) < fail;
+        let error = self.error.rng(id).random::<f64>() < fail;
         let e = &mut self.envs[env as usize];
         e.busy = true;
         e.epoch = e.epoch.wrapping_add(1);

@@ -5,6 +5,9 @@
 //! whenever one starts or ends, so the request path reads a few numbers only.
 
 use crate::scenario::{Fault, Scenario};
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
+
 use crate::sim::rng::{Stream, streams};
 use crate::sim::time::Time;
 
@@ -80,7 +83,7 @@ impl Mods {
     pub fn delay_micros(&self, id: u64) -> f64 {
         let mut total = 0.0;
         for (k, &(us, share)) in self.delay.iter().enumerate() {
-            let hit = share >= 1.0 || self.draw.is_some_and(|d| d.unit2(id, k as u64) < share);
+            let hit = share >= 1.0 || self.draw.is_some_and(|d| d.rng2(id, k as u64).random::<f64>() < share);
             if hit {
                 total += us as f64;
             }
@@ -135,8 +138,8 @@ pub fn occurrences(s: &Scenario, seed: u64) -> Vec<(Time, Fault)> {
         let mut t = r.from.time();
         for k in 0..MAX_OCCURRENCES {
             // Keys above 2^40 keep these draws apart from the bursts' (fault number, k).
-            let u = stream.open_unit2((1 << 40) + j as u64, k);
-            t += Time::from_secs_f64(-mean * u.ln());
+            let gap: f64 = Exp1.sample(&mut stream.rng2((1 << 40) + j as u64, k));
+            t += Time::from_secs_f64(mean * gap);
             if t >= until {
                 break;
             }

@@ -22,6 +22,8 @@ pub mod time;
 
 use std::sync::Arc;
 
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Outcome, Recorder};
@@ -940,7 +942,9 @@ impl Simulation {
     /// Keeps a sample of finished requests for drawing (off unless a front end asks).
     #[inline]
     fn sample(&mut self, r: &Req, instance: Option<u32>, pool: Option<u8>, outcome: Outcome) {
-        if self.sample_rate > 0.0 && self.sample_draw.unit(r.id ^ (u64::from(r.shadow) << 63)) < self.sample_rate {
+        if self.sample_rate > 0.0
+            && self.sample_draw.rng(r.id ^ (u64::from(r.shadow) << 63)).random::<f64>() < self.sample_rate
+        {
             if self.recent.len() >= RECENT_CAPACITY {
                 self.recent.pop_front();
             }
@@ -1101,7 +1105,7 @@ impl Simulation {
         }
         let done = completion_at(self.now, micros);
         let p = with_config_error(p, bad_config, drift);
-        let fail = p > 0.0 && self.error_draw.unit(r.id) < p;
+        let fail = p > 0.0 && self.error_draw.rng(r.id).random::<f64>() < p;
         if !self.fleet.instances[inst as usize].deleting {
             self.busy += 1;
         }
@@ -1309,7 +1313,8 @@ impl Simulation {
             return;
         }
         let key = ((id as u64) << 24) ^ (i.restarts as u64) ^ ((i.epoch as u64) << 48);
-        let uptime = -self.crash_draw.open_unit(key).ln() / rate;
+        let uptime: f64 = Exp1.sample(&mut self.crash_draw.rng(key));
+        let uptime = uptime / rate;
         let t = self.now + Time::from_secs_f64(uptime);
         self.life_at(t, id, Life::Crash);
     }
@@ -1495,7 +1500,8 @@ impl Simulation {
                 while t < end && k < faults::MAX_BURSTS {
                     let stop = (t + b.burst.time()).min(end);
                     self.add_effect_at(t, stop, Effect::Errors(b.rate.0));
-                    let gap = -mean_gap * self.fault_rng.open_unit2(self.fault_seq, k).ln();
+                    let gap: f64 = Exp1.sample(&mut self.fault_rng.rng2(self.fault_seq, k));
+                    let gap = mean_gap * gap;
                     t = stop + Time::from_secs_f64(gap);
                     k += 1;
                 }
@@ -1556,7 +1562,7 @@ impl Simulation {
         candidates.sort_unstable();
         let mut out = Vec::new();
         while out.len() < n && !candidates.is_empty() {
-            let k = self.fault_draw.index(self.fault_picks, candidates.len());
+            let k = self.fault_draw.rng(self.fault_picks).random_range(0..candidates.len());
             self.fault_picks += 1;
             out.push(candidates.remove(k));
         }
@@ -1626,7 +1632,9 @@ impl Simulation {
         };
         let i = &self.fleet.instances[id as usize];
         let key = ((id as u64) << 24) ^ (i.restarts as u64) ^ ((i.epoch as u64) << 48);
-        let uptime = -Stream::new(self.scenario.seed, streams::FAULT_LEAK).open_unit2(key, self.fault_seq).ln() / rate;
+        let uptime: f64 =
+            Exp1.sample(&mut Stream::new(self.scenario.seed, streams::FAULT_LEAK).rng2(key, self.fault_seq));
+        let uptime = uptime / rate;
         let t = self.now + Time::from_secs_f64(uptime);
         if t < end {
             self.life_at(t, id, Life::Crash);

@@ -183,13 +183,14 @@ mod tests {
     /// time of everything pushed.
     fn check_against_sort(seed: u64, span: impl Fn(u64) -> u64) {
         use crate::sim::rng::Stream;
+        use rand::RngExt;
         let draw = Stream::new(seed, 99);
         let mut q = EventQueue::default();
         let mut pending: Vec<(u64, u64, u32)> = Vec::new(); // (time, push number, tag)
         let mut pushes = 0u64;
         let mut now = 0u64;
         for k in 0..200_000u64 {
-            if draw.unit(k) < 0.55 || q.is_empty() {
+            if draw.rng(k).random::<f64>() < 0.55 || q.is_empty() {
                 let t = now + span(k);
                 pushes += 1;
                 q.push(Time::from_micros(t), Event::Fault(k as u32));
@@ -207,11 +208,13 @@ mod tests {
         }
     }
 
+    use rand::RngExt;
+
     /// Many equal times.
     #[test]
     fn pops_follow_time_then_push_order() {
         let draw = crate::sim::rng::Stream::new(7, 98);
-        check_against_sort(7, |k| draw.index(k, 50) as u64);
+        check_against_sort(7, |k| draw.rng(k).random_range(0..50u64));
     }
 
     /// Times from microseconds to hours, popped in one order.
@@ -219,8 +222,9 @@ mod tests {
     fn wide_time_spans_pop_in_one_order() {
         let draw = crate::sim::rng::Stream::new(8, 98);
         check_against_sort(8, |k| {
-            let scale = [50u64, 5_000, 1_000_000, 4_000_000, 4_300_000, 3_600_000_000][draw.index(k, 6)];
-            draw.index(k ^ (1 << 50), scale as usize) as u64
+            let scale =
+                [50u64, 5_000, 1_000_000, 4_000_000, 4_300_000, 3_600_000_000][draw.rng(k).random_range(0..6usize)];
+            draw.rng(k ^ (1 << 50)).random_range(0..scale)
         });
     }
 

@@ -16,6 +16,8 @@
 //! instance, a queue, a deadline before its completion, no ready instance — ends the
 //! loop and takes the general path.
 
+use rand::RngExt;
+
 use super::completions::{self, MAX_KEPT};
 use super::time::Time;
 use super::{Simulation, completion_at, with_config_error};
@@ -138,7 +140,7 @@ impl Simulation {
                 }
             };
             let p = with_config_error(p, bad_config, drift);
-            let fail = p > 0.0 && self.error_draw.unit(id) < p;
+            let fail = p > 0.0 && self.error_draw.rng(id).random::<f64>() < p;
             self.busy += 1;
             let key = self.queue.next_key(done);
             self.keep(inst, Kept { key, id, arrival: t, user, version, fail, new_code, shadow: false });

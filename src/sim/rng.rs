@@ -3,10 +3,12 @@
 //! Each source of randomness is a [`Stream`] named by a constant and derived from the
 //! scenario seed. A draw is a pure function of `(seed, stream, key)`: the same request
 //! id gets the same service-time and error draw in every run of the same seed,
-//! whatever the strategy did before it ("common random numbers"). The mixer is the
-//! SplitMix64 output function (Steele, Lea & Flood, "Fast splittable pseudorandom number
-//! generators", OOPSLA 2014), fixed by this code and so portable across platforms
-//! and releases.
+//! whatever the strategy did before it ("common random numbers"). For each key the
+//! stream hands out a small generator, [`KeyRng`], that implements `rand`'s `Rng`, so
+//! every distribution is drawn with `rand_distr` (`Exp1`, `LogNormal`, ...) and `rand`
+//! (`random`, `random_range`). The mixer is the SplitMix64 output function (Steele, Lea &
+//! Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014), fixed by this
+//! code and so portable across platforms and releases.
 
 /// The SplitMix64 finaliser: a bijective 64-bit mixer.
 #[inline]
@@ -58,185 +60,89 @@ impl Stream {
         Stream { base: mix64(mix64(seed ^ 0x6a09_e667_f3bc_c909).wrapping_add(stream.wrapping_mul(GOLDEN))) }
     }
 
-    /// 64 random bits for `key`.
+    /// 64 random bits for `key`: the first word of [`Stream::rng`]`(key)`.
     #[inline]
     pub fn bits(&self, key: u64) -> u64 {
         mix64(self.base.wrapping_add(key.wrapping_mul(GOLDEN)))
     }
 
-    /// 64 random bits for the `k`-th draw of `key`.
+    /// The generator of `key`'s draws, for `rand_distr`'s distributions and `rand`'s
+    /// `random`/`random_range`.
     #[inline]
-    pub fn bits2(&self, key: u64, k: u64) -> u64 {
-        mix64(self.bits(key) ^ k.wrapping_mul(0xd1b5_4a32_d192_ed03))
+    pub fn rng(&self, key: u64) -> KeyRng {
+        KeyRng::new(self.bits(key))
     }
 
-    /// Uniform in `[0, 1)` with 53 bits.
+    /// The generator of the `sub`-th family of draws of `key` (e.g. one per fault of a
+    /// request), independent of [`Stream::rng`]`(key)` and of every other `sub`.
     #[inline]
-    pub fn unit(&self, key: u64) -> f64 {
-        to_unit(self.bits(key))
+    pub fn rng2(&self, key: u64, sub: u64) -> KeyRng {
+        KeyRng::new(mix64(self.bits(key) ^ sub.wrapping_mul(0xd1b5_4a32_d192_ed03)))
     }
+}
+
+/// The small generator a [`Stream`] hands out per key: a `rand` generator, so every
+/// distribution is drawn by `rand_distr`.
+///
+/// Its words are `x₀ = first`, then SplitMix64 seeded with `x₀`: `xₙ = mix64(x₀ + n·φ)`
+/// with `φ = 0x9e3779b97f4a7c15` (Steele, Lea & Flood 2014). The algorithm is fixed by
+/// this code rather than borrowed from `StdRng`/`SmallRng`, whose algorithms `rand` may
+/// change between releases: a scenario's draws are the same on every platform and
+/// release. The first word being the key's own bits keeps the common case — one draw per
+/// key — at one mix; most `rand_distr` samplers (`Exp1`, `StandardNormal`,
+/// `StandardUniform` for `f64`) take one word on their fast path.
+#[derive(Clone, Debug)]
+pub struct KeyRng {
+    first: u64,
+    n: u64,
+}
+
+impl KeyRng {
+    #[inline]
+    pub fn new(first: u64) -> KeyRng {
+        KeyRng { first, n: 0 }
+    }
+}
+
+impl rand::TryRng for KeyRng {
+    type Error = core::convert::Infallible;
 
     #[inline]
-    pub fn unit2(&self, key: u64, k: u64) -> f64 {
-        to_unit(self.bits2(key, k))
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        // The high half: the better-mixed bits of the word.
+        Ok((self.try_next_u64()? >> 32) as u32)
     }
 
-    /// Uniform in `(0, 1)`, never 0, for logarithms.
-    #[inline]
-    pub fn open_unit(&self, key: u64) -> f64 {
-        to_open_unit(self.bits(key))
+    #[inline(always)]
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let n = self.n;
+        self.n += 1;
+        Ok(if n == 0 { self.first } else { mix64(self.first.wrapping_add(n.wrapping_mul(GOLDEN))) })
     }
 
-    #[inline]
-    pub fn open_unit2(&self, key: u64, k: u64) -> f64 {
-        to_open_unit(self.bits2(key, k))
-    }
-
-    /// An index in `0..n` (Lemire's multiply-shift; bias below 2^-32 for n < 2^32).
-    #[inline]
-    pub fn index(&self, key: u64, n: usize) -> usize {
-        ((self.bits(key) as u128 * n as u128) >> 64) as usize
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        rand::rand_core::utils::fill_bytes_via_next_word(dst, || self.try_next_u64())
     }
 }
-
-#[inline]
-pub fn to_unit(x: u64) -> f64 {
-    (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-#[inline]
-pub fn to_open_unit(x: u64) -> f64 {
-    ((x >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A standard exponential variate (mean 1) for `key` of `stream`, by the ziggurat method
-/// (Marsaglia & Tsang, "The Ziggurat Method for Generating Random Variables", Journal of
-/// Statistical Software 5(8), 2000) with 256 layers. Nearly 99 % of draws take one mix,
-/// one comparison and one multiplication, where inverting the distribution function takes
-/// a logarithm. The layer comes from the low 8 bits of the first 64-bit draw and the
-/// position within it from the top 53 bits, so the two are independent (the paper's
-/// 32-bit version takes both from the same bits, a flaw Doornik 2005 points out). The rare
-/// wedge and tail cases take further draws of the same key (`bits2`).
-#[inline(always)]
-pub fn exponential(stream: &Stream, key: u64) -> f64 {
-    let z = zig();
-    let x = stream.bits(key);
-    let layer = (x & 0xff) as usize;
-    let j = x >> 11;
-    if j < z.k[layer] {
-        return j as f64 * z.w[layer];
-    }
-    exponential_slow(z, stream, key, layer, j)
-}
-
-#[cold]
-fn exponential_slow(z: &Ziggurat, stream: &Stream, key: u64, mut layer: usize, mut j: u64) -> f64 {
-    let mut k = 1;
-    loop {
-        if layer == 0 {
-            // The tail beyond R is R + Exp(1), by memorylessness.
-            return ZIG_R - stream.open_unit2(key, k).ln();
-        }
-        let x = j as f64 * z.w[layer];
-        let u = stream.unit2(key, k + 1);
-        if z.f[layer] + u * (z.f[layer - 1] - z.f[layer]) < (-x).exp() {
-            return x;
-        }
-        let b = stream.bits2(key, k + 2);
-        k += 3;
-        layer = (b & 0xff) as usize;
-        j = b >> 11;
-        if j < z.k[layer] {
-            return j as f64 * z.w[layer];
-        }
-    }
-}
-
-/// Where the exponential ziggurat's base strip starts, and the area of each layer
-/// (Marsaglia & Tsang 2000, Table 1 for 256 layers).
-const ZIG_R: f64 = 7.697_117_470_131_487;
-const ZIG_V: f64 = 3.949_659_822_581_572e-3;
-
-/// The ziggurat's tables for 53-bit positions: `k[i]`, the positions below which layer `i`
-/// lies wholly under the density; `w[i]`, the width of one position step; `f[i]`, the
-/// density at the layer's edge.
-struct Ziggurat {
-    k: [u64; 256],
-    w: [f64; 256],
-    f: [f64; 256],
-}
-
-fn zig() -> &'static Ziggurat {
-    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
-    TABLES.get_or_init(|| {
-        // The paper's setup with m = 2^53.
-        let m = (1u64 << 53) as f64;
-        let mut z = Ziggurat { k: [0; 256], w: [0.0; 256], f: [0.0; 256] };
-        let mut d = ZIG_R;
-        let mut t = d;
-        let q = ZIG_V / (-d).exp();
-        z.k[0] = ((d / q) * m) as u64;
-        z.k[1] = 0;
-        z.w[0] = q / m;
-        z.w[255] = d / m;
-        z.f[0] = 1.0;
-        z.f[255] = (-d).exp();
-        for i in (1..255).rev() {
-            d = -(ZIG_V / d + (-d).exp()).ln();
-            z.k[i + 1] = ((d / t) * m) as u64;
-            t = d;
-            z.f[i] = (-d).exp();
-            z.w[i] = d / m;
-        }
-        z
-    })
-}
-
-/// Inverse of the standard normal CDF (Acklam's rational approximation, relative error
-/// below 1.2e-9 over (0, 1)).
-pub fn inv_normal_cdf(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969683028665376e1,
-        2.209460984245205e2,
-        -2.759285104469687e2,
-        1.383_577_518_672_69e2,
-        -3.066479806614716e1,
-        2.506628277459239,
-    ];
-    const B: [f64; 5] =
-        [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const C: [f64; 6] = [
-        -7.784894002430293e-3,
-        -3.223964580411365e-1,
-        -2.400758277161838,
-        -2.549732539343734,
-        4.374664141464968,
-        2.938163982698783,
-    ];
-    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-    const P_LOW: f64 = 0.02425;
-    if p < P_LOW {
-        let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    } else if p <= 1.0 - P_LOW {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    } else {
-        let q = (-2.0 * (1.0 - p).ln()).sqrt();
-        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    }
-}
-
-/// The 99th percentile of the standard normal distribution.
-pub const Z99: f64 = 2.326_347_874_040_841;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, RngExt};
+    use rand_distr::{Distribution, Exp1};
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+    /// The 0.1 % critical value of chi-square with `df` degrees of freedom.
+    fn chi_critical(df: f64) -> f64 {
+        ChiSquared::new(df).map(|c| c.inverse_cdf(0.999)).unwrap_or(f64::NAN)
+    }
+
+    /// Pearson's statistic of counts against equal expected counts.
+    fn chi_square(counts: &[u64]) -> f64 {
+        let n: u64 = counts.iter().sum();
+        let e = n as f64 / counts.len() as f64;
+        counts.iter().map(|&b| (b as f64 - e).powi(2) / e).sum()
+    }
 
     #[test]
     fn draws_are_pure_functions_of_seed_stream_and_key() {
@@ -248,42 +154,102 @@ mod tests {
         assert_ne!(a.bits(7), c.bits(7));
         assert_ne!(a.bits(7), d.bits(7));
         assert_ne!(a.bits(7), a.bits(8));
+        let words = |s: &Stream| -> Vec<u64> {
+            let mut r = s.rng(7);
+            (0..4).map(|_| r.next_u64()).collect()
+        };
+        assert_eq!(words(&a), words(&b));
+        assert_eq!(words(&a)[0], a.bits(7), "the first word is the key's bits");
+        assert_ne!(a.rng2(7, 0).next_u64(), a.rng2(7, 1).next_u64());
     }
 
-    /// Uniform draws: mean 1/2 and variance 1/12, within 5 standard errors over 10^6 keys.
+    /// Uniform draws from the first four words of 10^6 keys: mean 1/2 and variance 1/12
+    /// within 5 standard errors, and ten equal buckets within chi-square's 0.1 % critical
+    /// value (9 degrees of freedom).
     #[test]
-    fn unit_draws_are_uniform() {
+    fn uniform_draws_are_uniform() {
         let s = Stream::new(1, streams::USER);
         let n = 1_000_000u64;
-        let (mut sum, mut sq) = (0.0, 0.0);
-        let mut buckets = [0u64; 10];
-        for k in 0..n {
-            let u = s.unit(k);
-            sum += u;
-            sq += u * u;
-            buckets[(u * 10.0) as usize] += 1;
+        for word in 0..4 {
+            let (mut sum, mut sq) = (0.0, 0.0);
+            let mut buckets = [0u64; 10];
+            for k in 0..n {
+                let mut r = s.rng(k);
+                for _ in 0..word {
+                    r.next_u64();
+                }
+                let u: f64 = r.random();
+                sum += u;
+                sq += u * u;
+                buckets[(u * 10.0) as usize] += 1;
+            }
+            let mean = sum / n as f64;
+            let var = sq / n as f64 - mean * mean;
+            assert!((mean - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / n as f64).sqrt(), "word {word}: mean {mean}");
+            assert!((var - 1.0 / 12.0).abs() < 1e-3, "word {word}: variance {var}");
+            let chi = chi_square(&buckets);
+            assert!(chi < chi_critical(9.0), "word {word}: chi-square {chi}");
         }
-        let mean = sum / n as f64;
-        let var = sq / n as f64 - mean * mean;
-        assert!((mean - 0.5).abs() < 5.0 * (1.0f64 / 12.0 / n as f64).sqrt());
-        assert!((var - 1.0 / 12.0).abs() < 1e-3);
-        // Chi-square with 9 degrees of freedom: 27.88 is the 0.999 quantile.
-        let e = n as f64 / 10.0;
-        let chi: f64 = buckets.iter().map(|&b| (b as f64 - e).powi(2) / e).sum();
-        assert!(chi < 27.88, "chi-square {chi}");
     }
 
-    /// The ziggurat's exponential against Exp(1) over 10^6 keys: the mean within 5
-    /// standard errors (σ = 1), the Kolmogorov–Smirnov distance below its 0.1 % critical
-    /// value 1.95/√n, and the tail beyond the base strip (R = 7.697, where the slow path
-    /// takes over) and beyond 10 within 5 binomial standard deviations of e^−x.
+    /// Successive words of one key, neighbouring keys and the `rng2` families are
+    /// independent: pairs of uniforms fall into a 10×10 grid evenly (chi-square with 99
+    /// degrees of freedom, below its 0.1 % critical value, over 10^6 keys).
     #[test]
-    fn ziggurat_exponentials_are_exponential() {
+    fn words_keys_and_families_are_independent() {
+        let s = Stream::new(5, streams::ERROR);
+        let n = 1_000_000u64;
+        type Pair<'a> = Box<dyn Fn(u64) -> (f64, f64) + 'a>;
+        let pairs: [(&str, Pair); 4] = [
+            (
+                "words 0 and 1",
+                Box::new(|k| {
+                    let mut r = s.rng(k);
+                    (r.random(), r.random())
+                }),
+            ),
+            ("keys k and k+1", Box::new(|k| (s.rng(k).random(), s.rng(k + 1).random()))),
+            (
+                "word 1 of k, word 0 of k+1",
+                Box::new(|k| {
+                    let mut r = s.rng(k);
+                    r.next_u64();
+                    (r.random(), s.rng(k + 1).random())
+                }),
+            ),
+            ("rng and rng2", Box::new(|k| (s.rng(k).random(), s.rng2(k, 0).random()))),
+        ];
+        for (name, pair) in pairs.iter() {
+            let mut grid = [0u64; 100];
+            for k in 0..n {
+                let (a, b) = pair(k);
+                grid[(a * 10.0) as usize * 10 + (b * 10.0) as usize] += 1;
+            }
+            let chi = chi_square(&grid);
+            assert!(chi < chi_critical(99.0), "{name}: chi-square {chi}");
+        }
+    }
+
+    /// `rand_distr`'s exponential (whose rare slow path and tail take further words)
+    /// over the keyed generators, against Exp(1) on 10^6 keys: the mean within 5 standard
+    /// errors (σ = 1), the Kolmogorov–Smirnov distance below its 0.1 % critical value
+    /// 1.95/√n, 100 equiprobable bins within chi-square's 0.1 % critical value, and the
+    /// tails beyond 7.7 (where its table's base strip ends) and 10 within 5 binomial
+    /// standard deviations of e^−x.
+    #[test]
+    fn keyed_exponentials_are_exponential() {
         let s = Stream::new(3, streams::ARRIVALS);
         let n = 1_000_000usize;
-        let mut v: Vec<f64> = (0..n as u64).map(|k| exponential(&s, k)).collect();
+        let mut v: Vec<f64> = (0..n as u64).map(|k| Exp1.sample(&mut s.rng(k))).collect();
         let mean = v.iter().sum::<f64>() / n as f64;
         assert!((mean - 1.0).abs() < 5.0 / (n as f64).sqrt(), "mean {mean}");
+        let mut bins = [0u64; 100];
+        for &x in &v {
+            // F(x) = 1 − e^−x is uniform under the hypothesis.
+            bins[((1.0 - (-x).exp()) * 100.0).min(99.0) as usize] += 1;
+        }
+        let chi = chi_square(&bins);
+        assert!(chi < chi_critical(99.0), "chi-square {chi}");
         v.sort_by(f64::total_cmp);
         let d = v
             .iter()
@@ -294,36 +260,11 @@ mod tests {
             })
             .fold(0.0, f64::max);
         assert!(d < 1.95 / (n as f64).sqrt(), "KS distance {d}");
-        // Chi-square over the layers' own intervals (and the tail), where a wrong wedge or
-        // strip would put its error: 255 degrees of freedom, 0.1 % critical value 330.6
-        // (Wilson–Hilferty). Accepting every wedge point instead of testing it against
-        // the density scores 430 on these keys.
-        let z = zig();
-        let mut edges: Vec<f64> = (1..256).map(|i| z.w[i] * (1u64 << 53) as f64).collect();
-        edges.insert(0, 0.0);
-        edges.push(f64::INFINITY);
-        let mut chi = 0.0;
-        for pair in edges.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let expected = n as f64 * ((-a).exp() - (-b).exp());
-            let seen = (v.partition_point(|&e| e < b) - v.partition_point(|&e| e < a)) as f64;
-            chi += (seen - expected).powi(2) / expected;
-        }
-        assert!(chi < 330.6, "chi-square over the layers {chi}");
-        for x in [ZIG_R, 10.0] {
+        for x in [7.7f64, 10.0] {
             let p = (-x).exp();
             let tail = v.iter().filter(|&&e| e > x).count() as f64;
             let sd = (n as f64 * p * (1.0 - p)).sqrt();
             assert!((tail - n as f64 * p).abs() < 5.0 * sd, "beyond {x}: {tail}, expected {}", n as f64 * p);
         }
-    }
-
-    /// Reference values of the standard normal quantile function (any statistics table).
-    #[test]
-    fn inverse_normal_matches_tables() {
-        assert!((inv_normal_cdf(0.5)).abs() < 1e-9);
-        assert!((inv_normal_cdf(0.975) - 1.959_963_984_540_054).abs() < 1e-8);
-        assert!((inv_normal_cdf(0.99) - Z99).abs() < 1e-8);
-        assert!((inv_normal_cdf(0.001) + 3.090_232_306_167_813).abs() < 1e-8);
     }
 }

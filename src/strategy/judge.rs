@@ -532,6 +532,8 @@ mod tests {
     //! out with R Version", plain and Large) within R's `uniroot` tolerance of 1e-4.
     use super::*;
     use crate::sim::rng::Stream;
+    use rand::RngExt;
+    use rand_distr::{Distribution, LogNormal};
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
@@ -611,10 +613,10 @@ mod tests {
     fn kth_difference_matches_brute_force() {
         for seed in 0..30u64 {
             let s = Stream::new(seed, 7);
-            let n = 1 + s.index(0, 12);
-            let m = 1 + s.index(1, 12);
-            let mut x: Vec<f64> = (0..n as u64).map(|k| (s.unit(100 + k) * 10.0).round() - 4.0).collect();
-            let mut y: Vec<f64> = (0..m as u64).map(|k| (s.unit(200 + k) * 8.0).round() * 0.5).collect();
+            let n = s.rng(0).random_range(1..=12usize);
+            let m = s.rng(1).random_range(1..=12usize);
+            let mut x: Vec<f64> = (0..n as u64).map(|k| s.rng(100 + k).random_range(0..=10) as f64 - 4.0).collect();
+            let mut y: Vec<f64> = (0..m as u64).map(|k| s.rng(200 + k).random_range(0..=8) as f64 * 0.5).collect();
             x.sort_by(f64::total_cmp);
             y.sort_by(f64::total_cmp);
             let mut d: Vec<f64> = x.iter().flat_map(|a| y.iter().map(move |b| a - b)).collect();
@@ -746,7 +748,9 @@ mod tests {
     /// in at least 90 % of the seeds.
     #[test]
     fn false_positive_rate_is_bounded() {
-        let draw = |s: &Stream, k: u64| 100.0 * (0.5 * normal_quantile(s.open_unit(k))).exp();
+        // Log-normal with median 100 and σ = 0.5 (of ln).
+        let lognormal = LogNormal::new(100f64.ln(), 0.5).expect("finite parameters");
+        let draw = |s: &Stream, k: u64| lognormal.sample(&mut s.rng(k));
         let (mut false_positives, mut detected) = (0, 0);
         for seed in 0..400u64 {
             let s = Stream::new(seed, 99);

@@ -36,6 +36,8 @@ use crate::model::service::ServiceTimes;
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
 use crate::sim::queue::EventQueue;
+use rand::RngExt;
+
 use crate::sim::rng::{Stream, mix64};
 use crate::sim::time::Time;
 
@@ -500,7 +502,7 @@ impl Engine {
         let slow: f64 = s.slow.iter().map(|x| x.1).product();
         let us = s.times.base_micros(vis.serial) * s.ver_factor[vis.version as usize] * slow;
         let p_ok = (1.0 - s.error_rate) * (1.0 - s.ver_error[vis.version as usize]);
-        let fail = self.error_draw.unit(vis.serial) >= p_ok;
+        let fail = self.error_draw.rng(vis.serial).random::<f64>() >= p_ok;
         let x = &mut self.visits[v.idx as usize];
         x.state = State::Working;
         x.fail = fail;
