@@ -61,6 +61,8 @@ fn exit_code_and_stderr(mut cmd: Command) -> (Option<i32>, String) {
         let _ = pipe.read_to_string(&mut text);
         text
     });
+    // A hung process is caught by wall time.
+    #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("cannot wait for deploysim") {
