@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use bevy::prelude::*;
-use bevy_egui::egui;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use deploysim::app::{Actions, FleetViewPlugin, Session, SimPlugin, UiState, draw_ui};
 

@@ -6,7 +6,7 @@
 //! maps keys and clicks to its inputs and shows the simulation as the step left it.
 
 use bevy::prelude::*;
-use bevy_egui::egui;
+
 use egui::{Color32, RichText};
 
 use super::session::Session;
