@@ -31,7 +31,7 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
 pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
     let scenario = match load_file(path) {
         Ok(s) => s,
-        Err(e) => return fail(2, e),
+        Err(e) => return crate::file_error(&e),
     };
     if scenario.serverless.is_some() {
         return fail(2, format!("{}: serverless scenarios run only with `deploysim run`", path.display()));

@@ -48,13 +48,13 @@ pub struct Session {
 
 /// The app shows one service's fleet; the other kinds of scenario run headless.
 fn headless_error(path: &Path, kind: &str) -> ScenarioError {
-    ScenarioError {
-        file: path.display().to_string(),
-        line: 1,
-        col: 1,
-        field: String::new(),
-        message: format!("a {kind} scenario runs headless, not in the fleet view: `deploysim run {}`", path.display()),
-    }
+    ScenarioError::whole(
+        path.display().to_string(),
+        crate::scenario::ScenarioErrorKind::Invalid(format!(
+            "a {kind} scenario runs headless, not in the fleet view: `deploysim run {}`",
+            path.display()
+        )),
+    )
 }
 
 impl Session {
@@ -238,7 +238,7 @@ impl Session {
     /// Writes the scenario with this session's commands, so that it replays exactly.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let s = self.sim.session_scenario();
-        let text = to_ron_string(&s)?;
+        let text = to_ron_string(&s).map_err(|e| e.to_string())?;
         std::fs::write(path, format!("// Saved deploysim session: replays every command made.\n{text}\n"))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
