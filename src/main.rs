@@ -306,8 +306,8 @@ fn write_report(
     title: &str,
     path: &Path,
     tables: Vec<(String, String)>,
-    charts: Result<Vec<report::charts::Chart>, String>,
-) -> Result<(), String> {
+    charts: Result<Vec<report::charts::Chart>, report::ReportError>,
+) -> Result<(), report::ReportError> {
     let r = report::html::Report {
         title: title.to_string(),
         command: command_line(),

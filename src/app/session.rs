@@ -129,7 +129,7 @@ impl Session {
     /// Runs this scenario under another strategy (by name, from its `compare` list or
     /// built in).
     pub fn set_strategy(&mut self, name: &str) -> Result<(), String> {
-        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()]))?;
+        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()])).map_err(|e| e.to_string())?;
         let (_, spec) = variants.into_iter().next().ok_or("no such strategy")?;
         if self.scenario.release.is_none() && !matches!(spec, StrategySpec::None) {
             return Err("this scenario has no release to roll out".into());
@@ -155,7 +155,7 @@ impl Session {
         if self.scenario.release.is_none() {
             return Err("this scenario has no release to compare strategies on".into());
         }
-        let variants = crate::compare_variants(&self.scenario, Some(names))?;
+        let variants = crate::compare_variants(&self.scenario, Some(names)).map_err(|e| e.to_string())?;
         self.lanes = variants
             .into_iter()
             .take(4)

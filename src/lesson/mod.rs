@@ -293,7 +293,7 @@ fn check(l: &Lesson, s: &Scenario) -> Result<(), (String, String)> {
                     if crate::headless_kind(s).is_some() {
                         return Err((path("actions"), "OpenCompare needs a fleet scenario".into()));
                     }
-                    crate::compare_variants(s, Some(names)).map_err(|e| (path("actions"), e))?;
+                    crate::compare_variants(s, Some(names)).map_err(|e| (path("actions"), e.to_string()))?;
                 }
                 Action::Command(Command::CrashInstance(id)) if *id >= 100_000 => {
                     return Err((path("actions"), format!("no instance {id}")));
