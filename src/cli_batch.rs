@@ -31,7 +31,7 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
 pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
     let scenario = match load_file(path) {
         Ok(s) => s,
-        Err(e) => return fail(2, e),
+        Err(e) => return crate::file_error(&e),
     };
     if scenario.serverless.is_some() {
         return fail(2, format!("{}: serverless scenarios run only with `deploysim run`", path.display()));
@@ -253,8 +253,11 @@ fn emit(
             // Representative runs: seed index 0 of each strategy at the first point.
             let first = points.first().ok_or("no points")?;
             // The strategies the statistics ran (see `batch::variants_at`).
-            let variants =
-                batch::variants_at(scenario, first, &deploysim::compare_variants(scenario, Some(&p.strategies))?);
+            let variants = batch::variants_at(
+                scenario,
+                first,
+                &deploysim::compare_variants(scenario, Some(&p.strategies)).map_err(|e| e.to_string())?,
+            );
             let sims: Vec<(String, Simulation)> = variants
                 .iter()
                 .map(|(n, spec)| {
@@ -266,8 +269,9 @@ fn emit(
                 })
                 .collect();
             let refs: Vec<(String, &Simulation)> = sims.iter().map(|(n, s)| (n.clone(), s)).collect();
-            let mut charts = report::build::run_charts(&refs)?;
-            charts.extend(report::build::batch_charts(&p.results, &p.strategies, 0)?);
+            let text = |e: report::ReportError| e.to_string();
+            let mut charts = report::build::run_charts(&refs).map_err(text)?;
+            charts.extend(report::build::batch_charts(&p.results, &p.strategies, 0).map_err(text)?);
             let xs: Option<Vec<f64>> = p
                 .points
                 .iter()
@@ -277,7 +281,7 @@ fn emit(
                 .collect();
             if let (Some(xs), true) = (xs, p.points.len() > 1) {
                 let axis = p.points[0].first().and_then(|kv| kv.split_once('=')).map_or("", |(k, _)| k);
-                charts.extend(report::build::sweep_charts(axis, &xs, &stats)?);
+                charts.extend(report::build::sweep_charts(axis, &xs, &stats).map_err(text)?);
             }
             Ok(charts)
         })();

@@ -141,9 +141,21 @@ pub const BUILTIN_STRATEGIES: [&str; 11] = [
     "in-place",
 ];
 
+/// A strategy name that is neither in the scenario's `compare` list nor built in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown strategy `{name}`; known: {}", .known.join(", "))]
+pub struct UnknownStrategy {
+    pub name: String,
+    /// The scenario's `compare` names, then the built-in ones.
+    pub known: Vec<String>,
+}
+
 /// The variants `compare` runs: the named ones (from the scenario's `compare` list, else
 /// the scenario's own strategy if the name is its kind, else built in), or the scenario's list, or its own strategy and every built-in one.
-pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result<Vec<(String, StrategySpec)>, String> {
+pub fn compare_variants(
+    scenario: &Scenario,
+    names: Option<&[String]>,
+) -> Result<Vec<(String, StrategySpec)>, UnknownStrategy> {
     match names {
         Some(names) => names
             .iter()
@@ -158,7 +170,7 @@ pub fn compare_variants(scenario: &Scenario, names: Option<&[String]>) -> Result
                     .ok_or_else(|| {
                         let mut known: Vec<String> = scenario.compare.iter().map(|v| v.name.clone()).collect();
                         known.extend(BUILTIN_STRATEGIES.iter().map(|s| s.to_string()));
-                        format!("unknown strategy `{n}`; known: {}", known.join(", "))
+                        UnknownStrategy { name: n.clone(), known }
                     })
             })
             .collect(),

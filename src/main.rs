@@ -10,9 +10,22 @@ use deploysim::report;
 mod cli_batch;
 use deploysim::scenario::load_file;
 
+/// The exit codes, shown under `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the input was good and the simulation ran, but a later step failed (writing a CSV,
+     chart, report or figure, or the terminal going away)
+  2  bad input: a scenario, lesson or flags file that does not parse or breaks a rule
+     (also when `validate` finds one), a bad option, or a command that does not apply
+     to the scenario
+
+Errors in files are printed as rustc prints them: file:line:col, the line with a caret
+under the span, and what is allowed. NO_COLOR or a non-terminal stderr turns colour off.";
+
 /// Deployment-strategy simulator: run scenario files headless.
 #[derive(Parser)]
-#[command(name = "deploysim", version, about)]
+#[command(name = "deploysim", version, about, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -204,10 +217,7 @@ fn lesson(
     use std::io::IsTerminal;
     let loaded = match deploysim::lesson::load_lesson(path) {
         Ok(l) => std::sync::Arc::new(l),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return file_error(&e),
     };
     if !(64..=8192).contains(&width) {
         eprintln!("error: --width must be from 64 to 8192 pixels");
@@ -270,12 +280,17 @@ fn lesson_app(
     ExitCode::SUCCESS
 }
 
+/// Prints an error in an input file the way rustc prints one — `file:line:col`, the
+/// line with a caret under the span, what is allowed — and gives exit code 2.
+fn file_error(e: &deploysim::scenario::ScenarioError) -> ExitCode {
+    use deploysim::scenario::diagnostic;
+    eprintln!("{}", diagnostic::render_file(e, diagnostic::stderr_color()));
+    ExitCode::from(2)
+}
+
 /// Loads a scenario and applies `--seed`; on error prints it and gives the exit code.
 fn load_with_seed(path: &Path, seed: Option<u64>) -> Result<deploysim::scenario::Scenario, ExitCode> {
-    let mut scenario = load_file(path).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
+    let mut scenario = load_file(path).map_err(|e| file_error(&e))?;
     if let Some(s) = seed {
         scenario.seed = s;
     }
@@ -291,8 +306,8 @@ fn write_report(
     title: &str,
     path: &Path,
     tables: Vec<(String, String)>,
-    charts: Result<Vec<report::charts::Chart>, String>,
-) -> Result<(), String> {
+    charts: Result<Vec<report::charts::Chart>, report::ReportError>,
+) -> Result<(), report::ReportError> {
     let r = report::html::Report {
         title: title.to_string(),
         command: command_line(),
@@ -496,10 +511,7 @@ fn compare(
 fn flags(path: &Path, users: &[String]) -> ExitCode {
     let file = match deploysim::model::flags::load_flags(path) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return file_error(&e),
     };
     for u in users {
         let (id, segment) = u.split_once('@').unwrap_or((u.as_str(), "default"));
@@ -530,7 +542,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
             match deploysim::lesson::load_lesson(f) {
                 Ok(l) => println!("ok  {}  (lesson: {}, {} steps)", f.display(), l.lesson.title, l.lesson.steps.len()),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    file_error(&e);
                     bad += 1;
                 }
             }
@@ -543,7 +555,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
                 None => println!("ok  {}  ({}, strategy {})", f.display(), s.name, s.strategy.name()),
             },
             Err(e) => {
-                eprintln!("error: {e}");
+                file_error(&e);
                 bad += 1;
             }
         }

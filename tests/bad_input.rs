@@ -211,6 +211,108 @@ fn a_string_where_a_number_belongs_is_rejected_at_the_field() {
     assert_eq!(line, 4);
 }
 
+// ---- Drawn as rustc draws errors ---------------------------------------------------
+
+/// The text of `deploysim run FILE`'s error (stderr is a pipe, so it has no colour) and
+/// its exit code.
+fn run_error(file: &Path) -> (Option<i32>, String) {
+    let mut cmd = Command::new(DEPLOYSIM);
+    cmd.arg("run").arg(file).env_remove("NO_COLOR");
+    exit_code_and_stderr(cmd)
+}
+
+/// In `stderr`, the line that shows `source` after a `N |` gutter, and the line under
+/// it: returns the 1-based column (in `source`) where the carets start and how many
+/// there are.
+fn carets_under(stderr: &str, line: usize, source: &str) -> (usize, usize) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let shown = format!("{line} | {source}");
+    let Some(at) = lines.iter().position(|l| l.trim_start() == shown) else {
+        panic!("stderr does not show line {line} `{source}`:\n{stderr}");
+    };
+    let gutter = lines[at].len() - source.len();
+    let under = lines.get(at + 1).copied().unwrap_or_default();
+    assert!(under.len() > gutter && under[..gutter].trim() == "|", "no caret line under `{source}`:\n{stderr}");
+    let marks = &under[gutter..];
+    let start = marks.find('^').unwrap_or_else(|| panic!("no `^` under `{source}`:\n{stderr}"));
+    let count = marks[start..].chars().take_while(|&c| c == '^').count();
+    (start + 1, count)
+}
+
+#[test]
+fn a_type_error_shows_its_line_with_a_caret_under_the_value() {
+    let dir = TempDir::new("caret_type_error");
+    let text = scenario_with("fleet: (replicas: \"3\"),");
+    let file = dir.write("bad.ron", &text);
+    let source = text.lines().nth(3).expect("line 4");
+    // The value `"3"` (with its quotes) is the span; columns count from 1.
+    let col = source.find("\"3\"").expect("the fixture has the value") + 1;
+    let (code, stderr) = run_error(&file);
+    assert_eq!(code, Some(2), "bad input exits 2:\n{stderr}");
+    let name = file.display();
+    assert!(stderr.contains(&format!("error: {name}:4:{col}: fleet.replicas: ")), "{stderr}");
+    assert!(stderr.contains("whole number from 1 to 10000") && stderr.contains("\"3\""), "{stderr}");
+    assert!(stderr.lines().any(|l| l.trim_start() == format!("--> {name}:4:{col}")), "{stderr}");
+    assert_eq!(carets_under(&stderr, 4, source), (col, "\"3\"".len()), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour when stderr is not a terminal:\n{stderr}");
+}
+
+#[test]
+fn an_unknown_field_is_marked_and_the_allowed_fields_are_listed() {
+    let dir = TempDir::new("caret_unknown_field");
+    let text = scenario_with("fleet: (replicaz: 3),");
+    let file = dir.write("bad.ron", &text);
+    let source = text.lines().nth(3).expect("line 4");
+    let col = source.find("replicaz").expect("the fixture has the field") + 1;
+    let (code, stderr) = run_error(&file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:{col}: fleet.replicaz: unknown field `replicaz`", file.display())),
+        "{stderr}"
+    );
+    assert_eq!(carets_under(&stderr, 4, source), (col, "replicaz".len()), "{stderr}");
+    // The fields of `fleet` as the README documents them, in their order.
+    let allowed =
+        "= help: allowed fields: `replicas`, `zones`, `version`, `instance`, `readiness`, `drain_timeout`, `mtbf`";
+    assert!(stderr.lines().any(|l| l.trim_start() == allowed), "{stderr}");
+}
+
+#[test]
+fn an_unknown_strategy_is_marked_and_the_strategies_are_listed() {
+    let dir = TempDir::new("caret_unknown_variant");
+    let text = scenario_with("strategy: Rollin(),");
+    let file = dir.write("bad.ron", &text);
+    let source = text.lines().nth(3).expect("line 4");
+    let col = source.find("Rollin").expect("the fixture has the variant") + 1;
+    let (code, stderr) = run_error(&file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown variant `Rollin`"), "{stderr}");
+    assert_eq!(carets_under(&stderr, 4, source), (col, "Rollin".len()), "{stderr}");
+    let help = stderr.lines().find(|l| l.trim_start().starts_with("= help: allowed variants: ")).unwrap_or_default();
+    for name in ["None", "Recreate", "Rolling", "BlueGreen", "Canary", "Flagger", "CodeDeploy", "Shadow", "InPlace"] {
+        assert!(help.contains(&format!("`{name}`")), "`{name}` is not listed:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_broken_rule_marks_its_field_and_a_trace_row_its_csv_line() {
+    let dir = TempDir::new("caret_rule");
+    let text = scenario_with("service: (latency: LogNormal(median: \"40ms\", p99: \"10ms\")),");
+    let file = dir.write("bad.ron", &text);
+    let source = text.lines().nth(3).expect("line 4");
+    let col = source.find("p99").expect("the fixture has p99") + 1;
+    let (code, stderr) = run_error(&file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("service.latency.p99: must be longer than `median`"), "{stderr}");
+    assert_eq!(carets_under(&stderr, 4, source), (col, "p99".len()), "{stderr}");
+
+    dir.write("x.csv", "seconds,rps\n0,100\n10,abc\n");
+    let file = dir.write("trace.ron", scenario_with("traffic: (rate: Trace(file: \"x.csv\")),"));
+    let (code, stderr) = run_error(&file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(carets_under(&stderr, 3, "10,abc"), (1, "10,abc".len()), "{stderr}");
+}
+
 // ---- Numbers -----------------------------------------------------------------------
 
 #[test]
@@ -504,7 +606,7 @@ fn corrupted_scenarios_never_panic_the_parser() {
                         sim.audit().unwrap_or_else(|e| panic!("{}: {e}", f.display()));
                     }
                 }
-                Err(e) => assert!(e.line >= 1 && e.col >= 1 && !e.message.is_empty(), "{e:?}"),
+                Err(e) => assert!(e.line >= 1 && e.col >= 1 && !e.message().is_empty(), "{e:?}"),
             }
         }
     }

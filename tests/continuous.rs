@@ -208,7 +208,7 @@ fn rejected(text: &str, field: &str) -> deploysim::scenario::ScenarioError {
     match parse_str("bad.ron", text) {
         Ok(_) => panic!("accepted, but `{field}` is wrong:\n{text}"),
         Err(e) => {
-            assert!(e.field.contains(field) || e.message.contains(field), "{e}");
+            assert!(e.field.contains(field) || e.message().contains(field), "{e}");
             assert!(e.line > 1, "{e}");
             e
         }
@@ -230,7 +230,7 @@ fn bad_continuous_sections_are_rejected_with_their_field() {
         &with_continuous("", "period: \"7d\", releases_per_day: 10, bad_probability: 0.2"),
         "continuous.defects",
     );
-    assert!(e.message.contains("no defects"), "{e}");
+    assert!(e.message().contains("no defects"), "{e}");
     rejected(&with_continuous("", "period: \"7d\", releases_per_day: 10, perod: \"1d\""), "perod");
     rejected(&with_continuous("", "period: \"90d\", releases_per_day: 10"), "90d");
     rejected(&with_continuous("", "period: \"10m\", releases_per_day: 10"), "continuous.period");

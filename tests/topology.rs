@@ -265,13 +265,13 @@ fn bad_topologies_are_errors_that_name_the_field() {
     let two = r#"services: [(name: "a"), (name: "b")]"#;
     let e = rejected(&format!(r#"front: "a", {two}, calls: [(from: "a", to: "c")]"#));
     assert_eq!(e.field, "topology.calls[0].to");
-    assert!(e.message.contains("unknown service `c`"), "{e}");
+    assert!(e.message().contains("unknown service `c`"), "{e}");
 
     let e = rejected(&format!(r#"front: "a", {two}, calls: [(from: "a", to: "b"), (from: "b", to: "a")]"#));
-    assert!(e.message.contains("cycle") && e.message.contains("a → b → a"), "{e}");
+    assert!(e.message().contains("cycle") && e.message().contains("a → b → a"), "{e}");
 
     let e = rejected(two);
-    assert!(e.message.contains("no front service"), "{e}");
+    assert!(e.message().contains("no front service"), "{e}");
 
     let e = rejected(&format!(r#"front: "x", {two}"#));
     assert_eq!(e.field, "topology.front");
@@ -281,17 +281,17 @@ fn bad_topologies_are_errors_that_name_the_field() {
         (name: "b", versions: [(name: "v1", provides: ["1", "2"])])],
         calls: [(from: "a", to: "b")]"#;
     let e = rejected(api);
-    assert!(e.message.contains("API `3`") && e.message.contains("provided: 1, 2"), "{e}");
+    assert!(e.message().contains("API `3`") && e.message().contains("provided: 1, 2"), "{e}");
 
     let e = rejected(&format!(r#"front: "a", {two}, plan: (at: "10s", steps: [Deploy(to: {{"b": "v9"}})])"#));
-    assert!(e.message.contains("no version `v9`"), "{e}");
+    assert!(e.message().contains("no version `v9`"), "{e}");
 
     let e =
         rejected(&format!(r#"front: "a", {two}, database: (schema: 2), plan: (at: "10s", steps: [Expand(to: 1)])"#));
-    assert!(e.message.contains("forward"), "{e}");
+    assert!(e.message().contains("forward"), "{e}");
 
     let e = rejected(r#"front: "a", services: [(name: "a", versions: [(name: "v1", min_schema: 1)])]"#);
-    assert!(e.message.contains("database: true"), "{e}");
+    assert!(e.message().contains("database: true"), "{e}");
 }
 
 #[test]

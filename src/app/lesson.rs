@@ -133,14 +133,16 @@ pub fn lesson_export(mut commands: Commands, mut ui: ResMut<UiState>) {
         .spawn(bevy::render::view::window::screenshot::Screenshot::primary_window())
         .observe(bevy::render::view::window::screenshot::save_to_disk(window.clone()));
     let title = format!("Step {n}: {}", l.player.step().title);
-    let chart = crate::report::build::run_charts(&[(title, &l.player.run.sim)]).and_then(|charts| {
-        let name = crate::lesson::text::chart_name(l.player.step().highlight);
-        let c = charts.into_iter().find(|c| c.name == name).ok_or("no chart")?;
-        let path = l.export_dir.join(format!("lesson-step-{n:02}-{}.png", c.name));
-        let png = crate::report::charts::svg_to_png_width(&c.svg, Some(l.export_width))?;
-        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(path)
-    });
+    let chart =
+        crate::report::build::run_charts(&[(title, &l.player.run.sim)]).map_err(|e| e.to_string()).and_then(|charts| {
+            let name = crate::lesson::text::chart_name(l.player.step().highlight);
+            let c = charts.into_iter().find(|c| c.name == name).ok_or("no chart")?;
+            let path = l.export_dir.join(format!("lesson-step-{n:02}-{}.png", c.name));
+            let png =
+                crate::report::charts::svg_to_png_width(&c.svg, Some(l.export_width)).map_err(|e| e.to_string())?;
+            std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(path)
+        });
     l.export_message = Some(match chart {
         Ok(p) => format!("saved {} and {}", window.display(), p.display()),
         Err(e) => format!("saved {}; chart: {e}", window.display()),

@@ -48,13 +48,13 @@ pub struct Session {
 
 /// The app shows one service's fleet; the other kinds of scenario run headless.
 fn headless_error(path: &Path, kind: &str) -> ScenarioError {
-    ScenarioError {
-        file: path.display().to_string(),
-        line: 1,
-        col: 1,
-        field: String::new(),
-        message: format!("a {kind} scenario runs headless, not in the fleet view: `deploysim run {}`", path.display()),
-    }
+    ScenarioError::whole(
+        path.display().to_string(),
+        crate::scenario::ScenarioErrorKind::Invalid(format!(
+            "a {kind} scenario runs headless, not in the fleet view: `deploysim run {}`",
+            path.display()
+        )),
+    )
 }
 
 impl Session {
@@ -129,7 +129,7 @@ impl Session {
     /// Runs this scenario under another strategy (by name, from its `compare` list or
     /// built in).
     pub fn set_strategy(&mut self, name: &str) -> Result<(), String> {
-        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()]))?;
+        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()])).map_err(|e| e.to_string())?;
         let (_, spec) = variants.into_iter().next().ok_or("no such strategy")?;
         if self.scenario.release.is_none() && !matches!(spec, StrategySpec::None) {
             return Err("this scenario has no release to roll out".into());
@@ -155,7 +155,7 @@ impl Session {
         if self.scenario.release.is_none() {
             return Err("this scenario has no release to compare strategies on".into());
         }
-        let variants = crate::compare_variants(&self.scenario, Some(names))?;
+        let variants = crate::compare_variants(&self.scenario, Some(names)).map_err(|e| e.to_string())?;
         self.lanes = variants
             .into_iter()
             .take(4)
@@ -241,7 +241,7 @@ impl Session {
     /// Writes the scenario with this session's commands, so that it replays exactly.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let s = self.sim.session_scenario();
-        let text = to_ron_string(&s)?;
+        let text = to_ron_string(&s).map_err(|e| e.to_string())?;
         std::fs::write(path, format!("// Saved deploysim session: replays every command made.\n{text}\n"))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }

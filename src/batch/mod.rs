@@ -53,8 +53,8 @@ impl Shard {
     pub const WHOLE: Shard = Shard { k: 1, n: 1 };
 
     /// Parses `K/N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}` is not a shard: write K/N with 1 ≤ K ≤ N, e.g. 3/8");
+    pub fn parse(s: &str) -> Result<Shard, BadShard> {
+        let bad = || BadShard { text: s.to_string() };
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
         if n == 0 || k == 0 || k > n || n > 100_000 {
@@ -355,35 +355,60 @@ pub fn fingerprint(
     format!("{:016x}", crate::sim::rng::mix64(h))
 }
 
+/// Text that is not a shard `K/N`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a shard: write K/N with 1 ≤ K ≤ N, e.g. 3/8")]
+pub struct BadShard {
+    pub text: String,
+}
+
+/// Why partial results do not merge.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    #[error("nothing to merge")]
+    Nothing,
+    #[error("not a deploysim partial result (format `{format}`)")]
+    Format { format: String },
+    #[error("shard {}/{} comes from different work (fingerprint {fingerprint} vs {expected})", .shard.k, .shard.n)]
+    DifferentWork { shard: Shard, fingerprint: String, expected: String },
+    #[error("shards of {first} and {other} parts cannot be merged")]
+    PartCounts { first: u32, other: u32 },
+    #[error("shard {}/{} given twice", .shard.k, .shard.n)]
+    Twice { shard: Shard },
+    #[error("shard {}/{} is missing", .shard.k, .shard.n)]
+    Missing { shard: Shard },
+}
+
 /// Combines shards into the whole: checks they belong to the same work, that none is
 /// missing or repeated, and sorts the results as an unsharded run would.
-pub fn merge(parts: Vec<Partial>) -> Result<Partial, String> {
-    let first = parts.first().ok_or("nothing to merge")?.clone();
+pub fn merge(parts: Vec<Partial>) -> Result<Partial, MergeError> {
+    let first = parts.first().ok_or(MergeError::Nothing)?.clone();
     let n = first.shard.n;
     let mut seen = vec![false; n as usize];
     let mut results = Vec::new();
     for p in parts {
         if p.format != PARTIAL_FORMAT {
-            return Err(format!("not a deploysim partial result (format `{}`)", p.format));
+            return Err(MergeError::Format { format: p.format });
         }
         if p.fingerprint != first.fingerprint || p.command != first.command {
-            return Err(format!(
-                "shard {}/{} comes from different work (fingerprint {} vs {})",
-                p.shard.k, p.shard.n, p.fingerprint, first.fingerprint
-            ));
+            return Err(MergeError::DifferentWork {
+                shard: p.shard,
+                fingerprint: p.fingerprint,
+                expected: first.fingerprint,
+            });
         }
         if p.shard.n != n {
-            return Err(format!("shards of {} and {} parts cannot be merged", n, p.shard.n));
+            return Err(MergeError::PartCounts { first: n, other: p.shard.n });
         }
         let slot = &mut seen[(p.shard.k - 1) as usize];
         if *slot {
-            return Err(format!("shard {}/{} given twice", p.shard.k, n));
+            return Err(MergeError::Twice { shard: p.shard });
         }
         *slot = true;
         results.extend(p.results);
     }
     if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(format!("shard {}/{n} is missing", missing + 1));
+        return Err(MergeError::Missing { shard: Shard { k: missing as u32 + 1, n } });
     }
     results.sort_by_key(|r| (r.point, r.strategy, r.index));
     Ok(Partial { shard: Shard::WHOLE, results, ..first })

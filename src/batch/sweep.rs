@@ -17,15 +17,45 @@ pub struct Axis {
     pub values: Vec<String>,
 }
 
+/// A `--set` or sweep point that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SweepError {
+    /// A `--set` argument that is not `PATH=V1,V2,...` (or has too many values).
+    #[error("--set `{arg}`: {problem}")]
+    Set { arg: String, problem: &'static str },
+    /// A path that does not lead to a value of the scenario.
+    #[error("sweep path `{path}`: {error}")]
+    Path { path: String, error: PathError },
+    /// A point whose scenario does not read back or breaks a rule.
+    #[error("sweep point {point}: {reason}")]
+    Point { point: String, reason: String },
+}
+
+/// Why a sweep path does not lead to a value, with what is there instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("no `{name}` in {}; what is there: {there}", if .within.is_empty() { "the scenario".to_string() } else { format!("`{}`", .within) })]
+    NoField { name: String, within: String, there: String },
+    #[error("`{walked}` is not a record")]
+    NotRecord { walked: String },
+    #[error("`[{index}]` in `{path}` is not an index")]
+    NotIndex { index: String, path: String },
+    #[error("`{walked}` is not a list, so `[{index}]` does not apply; it holds {holds}")]
+    NotList { walked: String, index: usize, holds: String },
+    #[error("`{walked}` has {len} entries, so `[{index}]` does not exist")]
+    OutOfBounds { walked: String, len: usize, index: usize },
+}
+
 /// Parses `PATH=V1,V2,...`.
-pub fn parse_set(arg: &str) -> Result<Axis, String> {
-    let (path, values) = arg.split_once('=').ok_or_else(|| format!("--set `{arg}`: write PATH=V1,V2,..."))?;
+pub fn parse_set(arg: &str) -> Result<Axis, SweepError> {
+    let bad = |problem| SweepError::Set { arg: arg.to_string(), problem };
+    let (path, values) = arg.split_once('=').ok_or_else(|| bad("write PATH=V1,V2,..."))?;
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
     if path.trim().is_empty() || values.is_empty() {
-        return Err(format!("--set `{arg}`: write PATH=V1,V2,..."));
+        return Err(bad("write PATH=V1,V2,..."));
     }
     if values.len() > 1000 {
-        return Err(format!("--set `{arg}`: at most 1000 values per parameter"));
+        return Err(bad("at most 1000 values per parameter"));
     }
     Ok(Axis { path: path.trim().to_string(), values })
 }
@@ -62,7 +92,7 @@ fn fields(v: &Value) -> String {
 }
 
 /// Sets `path` in a serialised scenario.
-fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
+fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), PathError> {
     let mut cur = root;
     let mut walked = String::new();
     for seg in path.split('.') {
@@ -76,23 +106,31 @@ fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
                 if inner_has && let Value::Object(m) = cur {
                     let key = m.keys().next().cloned().unwrap_or_default();
                     walked = if walked.is_empty() { key.clone() } else { format!("{walked}.{key}") };
-                    cur = m.get_mut(&key).ok_or("internal: variant vanished")?;
+                    cur = m.get_mut(&key).ok_or_else(|| PathError::NoField {
+                        name: key.clone(),
+                        within: walked.clone(),
+                        there: String::new(),
+                    })?;
                 } else {
-                    let at = if walked.is_empty() { "the scenario".to_string() } else { format!("`{walked}`") };
-                    return Err(format!("no `{name}` in {at}; what is there: {}", fields(cur)));
+                    return Err(PathError::NoField { name: name.into(), within: walked, there: fields(cur) });
                 }
             }
             walked = if walked.is_empty() { name.to_string() } else { format!("{walked}.{name}") };
-            let Value::Object(m) = cur else { return Err(format!("`{walked}` is not a record")) };
-            cur = m.get_mut(name).ok_or_else(|| format!("no `{name}`"))?;
+            let Value::Object(m) = cur else { return Err(PathError::NotRecord { walked }) };
+            cur = m.get_mut(name).ok_or_else(|| PathError::NoField {
+                name: name.into(),
+                within: walked.clone(),
+                there: String::new(),
+            })?;
         }
         for idx in rest.split('[').map(|s| s.trim_end_matches(']')).filter(|s| !s.is_empty()) {
-            let i: usize = idx.parse().map_err(|_| format!("`[{idx}]` in `{path}` is not an index"))?;
+            let i: usize =
+                idx.parse().map_err(|_| PathError::NotIndex { index: idx.to_string(), path: path.to_string() })?;
             let Value::Array(a) = cur else {
-                return Err(format!("`{walked}` is not a list, so `[{i}]` does not apply; it holds {}", fields(cur)));
+                return Err(PathError::NotList { walked, index: i, holds: fields(cur) });
             };
             let len = a.len();
-            cur = a.get_mut(i).ok_or_else(|| format!("`{walked}` has {len} entries, so `[{i}]` does not exist"))?;
+            cur = a.get_mut(i).ok_or_else(|| PathError::OutOfBounds { walked: walked.clone(), len, index: i })?;
             walked = format!("{walked}[{i}]");
         }
     }
@@ -112,33 +150,29 @@ fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
 }
 
 /// The scenario with every `(path, value)` set and checked.
-pub fn apply(base: &Scenario, sets: &[(String, String)]) -> Result<Scenario, String> {
-    let mut v = serde_json::to_value(base).map_err(|e| e.to_string())?;
+pub fn apply(base: &Scenario, sets: &[(String, String)]) -> Result<Scenario, SweepError> {
+    let point = || sets.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(" ");
+    let mut v = serde_json::to_value(base).map_err(|e| SweepError::Point { point: point(), reason: e.to_string() })?;
     for (path, value) in sets {
-        set_path(&mut v, path, parse_value(value)).map_err(|e| format!("sweep path `{path}`: {e}"))?;
+        set_path(&mut v, path, parse_value(value)).map_err(|error| SweepError::Path { path: path.clone(), error })?;
     }
-    let mut s: Scenario = serde_json::from_value(v).map_err(|e| {
-        let which: Vec<String> = sets.iter().map(|(p, v)| format!("{p}={v}")).collect();
-        format!("sweep point {}: {e}", which.join(" "))
-    })?;
+    let mut s: Scenario =
+        serde_json::from_value(v).map_err(|e| SweepError::Point { point: point(), reason: e.to_string() })?;
     if let (crate::scenario::RateProfile::Trace(t), crate::scenario::RateProfile::Trace(b)) =
         (&mut s.traffic.rate, &base.traffic.rate)
     {
         // The rows were read from the base's file; a point naming another file would
         // replay them under the new name.
         if t.file != b.file {
-            let which: Vec<String> = sets.iter().map(|(p, v)| format!("{p}={v}")).collect();
-            return Err(format!(
-                "sweep point {}: a trace file cannot be swept; run each trace as its own batch",
-                which.join(" ")
-            ));
+            return Err(SweepError::Point {
+                point: point(),
+                reason: "a trace file cannot be swept; run each trace as its own batch".into(),
+            });
         }
         t.rows = b.rows.clone();
     }
-    crate::scenario::check_scenario(&s).map_err(|(field, message)| {
-        let which: Vec<String> = sets.iter().map(|(p, v)| format!("{p}={v}")).collect();
-        format!("sweep point {}: {field}: {message}", which.join(" "))
-    })?;
+    crate::scenario::check_scenario(&s)
+        .map_err(|(field, message)| SweepError::Point { point: point(), reason: format!("{field}: {message}") })?;
     Ok(s)
 }
 
@@ -178,11 +212,13 @@ mod tests {
 
     #[test]
     fn missing_paths_say_what_exists_there() {
-        let e = apply(&base(), &[("fleet.replicaz".into(), "3".into())]).expect_err("no such field");
+        let e = apply(&base(), &[("fleet.replicaz".into(), "3".into())]).expect_err("no such field").to_string();
         assert!(e.contains("fleet.replicaz") && e.contains("replicas"), "{e}");
-        let e = apply(&base(), &[("release.defects[3].ErrorRate".into(), "0.1".into())]).expect_err("out of range");
+        let e = apply(&base(), &[("release.defects[3].ErrorRate".into(), "0.1".into())])
+            .expect_err("out of range")
+            .to_string();
         assert!(e.contains("has 1 entries"), "{e}");
-        let e = apply(&base(), &[("fleet.replicas".into(), "-4".into())]).expect_err("bad value");
+        let e = apply(&base(), &[("fleet.replicas".into(), "-4".into())]).expect_err("bad value").to_string();
         assert!(e.contains("fleet.replicas=-4"), "{e}");
     }
 

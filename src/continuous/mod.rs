@@ -70,13 +70,22 @@ pub fn variants(scenario: &Scenario) -> Vec<(String, StrategySpec)> {
     v
 }
 
+/// Why a scenario's release stream cannot run (a loaded continuous scenario always can).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ContinuousError {
+    #[error("the scenario has no `continuous` section")]
+    NoSection,
+    #[error("a continuous scenario needs a strategy (or a `compare` list)")]
+    NoStrategy,
+}
+
 /// Runs the stream with every strategy of [`variants`] (in parallel; the result does not
 /// depend on the number of threads). Errors if the scenario has no `continuous` section.
-pub fn run(scenario: &Scenario) -> Result<ContinuousReport, String> {
-    let spec = scenario.continuous.as_ref().ok_or("the scenario has no `continuous` section")?;
+pub fn run(scenario: &Scenario) -> Result<ContinuousReport, ContinuousError> {
+    let spec = scenario.continuous.as_ref().ok_or(ContinuousError::NoSection)?;
     let variants = variants(scenario);
     if variants.is_empty() {
-        return Err("a continuous scenario needs a strategy (or a `compare` list)".into());
+        return Err(ContinuousError::NoStrategy);
     }
     let plan = stream::plan(scenario.seed, spec);
     let strategies = variants

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Duration, Fault, Scenario, ScenarioError, StrategySpec};
+use crate::scenario::{Duration, Fault, Scenario, ScenarioError, ScenarioErrorKind, StrategySpec};
 use crate::sim::Command;
 
 /// Largest lesson file accepted.
@@ -219,12 +219,17 @@ pub struct LoadedLesson {
 /// Reads and checks a lesson file; errors name the file, line and field like scenario errors.
 pub fn load_lesson(path: &Path) -> Result<LoadedLesson, ScenarioError> {
     let file = path.display().to_string();
-    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let whole = |kind| ScenarioError::whole(file.clone(), kind);
+    let cannot_read = |e: std::io::Error| whole(ScenarioErrorKind::Read { reason: e.to_string() });
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if meta.len() > MAX_LESSON_BYTES {
-        return Err(whole(format!("the file is {} bytes; lessons are limited to {MAX_LESSON_BYTES}", meta.len())));
+        return Err(whole(ScenarioErrorKind::TooLarge {
+            what: "lesson",
+            len: Some(meta.len()),
+            limit: MAX_LESSON_BYTES,
+        }));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(cannot_read)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_lesson(&file, &text, &base)
 }
@@ -233,24 +238,23 @@ pub fn load_lesson(path: &Path) -> Result<LoadedLesson, ScenarioError> {
 pub fn parse_lesson(file: &str, text: &str, base: &Path) -> Result<LoadedLesson, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lesson: Lesson = crate::scenario::load::from_ron_str(file, text)?;
-    let at = |field: String, message: String| {
-        let (line, col) = crate::scenario::load::locate(text, &field);
-        ScenarioError { file: file.into(), line, col, field, message }
-    };
+    let at = |field: String, kind| ScenarioError::in_field(file, text, field, kind);
     let scenario = match &lesson.scenario {
         ScenarioRef::Path(p) => {
             let path: PathBuf = base.join(p);
-            crate::scenario::load_file(&path)
-                .map_err(|e| at("scenario".into(), format!("the scenario `{p}` does not load: {e}")))?
+            crate::scenario::load_file(&path).map_err(|e| {
+                at("scenario".into(), ScenarioErrorKind::LessonScenario { path: p.clone(), error: Box::new(e) })
+            })?
         }
         ScenarioRef::Inline(s) => {
-            crate::scenario::check_scenario(s).map_err(|(field, m)| at(format!("scenario.{field}"), m))?;
+            crate::scenario::check_scenario(s)
+                .map_err(|(field, m)| at(format!("scenario.{field}"), ScenarioErrorKind::Invalid(m)))?;
             (**s).clone()
         }
     };
-    check(&lesson, &scenario).map_err(|(field, m)| at(field, m))?;
+    check(&lesson, &scenario).map_err(|(field, m)| at(field, ScenarioErrorKind::Invalid(m)))?;
     let report = run::headless_report(&scenario)
-        .map_err(|m| at("scenario".into(), format!("the scenario does not run: {m}")))?
+        .map_err(|e| at("scenario".into(), ScenarioErrorKind::LessonRun { reason: e.to_string() }))?
         .map(std::sync::Arc::new);
     Ok(LoadedLesson { file: file.into(), lesson, scenario, report })
 }
@@ -289,7 +293,7 @@ fn check(l: &Lesson, s: &Scenario) -> Result<(), (String, String)> {
                     if crate::headless_kind(s).is_some() {
                         return Err((path("actions"), "OpenCompare needs a fleet scenario".into()));
                     }
-                    crate::compare_variants(s, Some(names)).map_err(|e| (path("actions"), e))?;
+                    crate::compare_variants(s, Some(names)).map_err(|e| (path("actions"), e.to_string()))?;
                 }
                 Action::Command(Command::CrashInstance(id)) if *id >= 100_000 => {
                     return Err((path("actions"), format!("no instance {id}")));

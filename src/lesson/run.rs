@@ -42,17 +42,30 @@ pub struct LessonRun {
 }
 
 /// Runs a scenario of another kind than a fleet to the end and returns its JSON report.
-pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_json::Value>, String> {
+pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_json::Value>, HeadlessError> {
     let text = if s.serverless.is_some() {
-        crate::serverless::report::json(&crate::serverless::run(s).map_err(|e| e.to_string())?)
+        crate::serverless::report::json(&crate::serverless::run(s)?)
     } else if s.topology.is_some() {
-        crate::topology::run(s).map_err(|e| e.to_string())?.to_json()
+        crate::topology::run(s)?.to_json()
     } else if s.continuous.is_some() {
-        crate::continuous::json(&crate::continuous::run(s).map_err(|e| e.to_string())?)
+        crate::continuous::json(&crate::continuous::run(s)?)
     } else {
         return Ok(None);
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| format!("report: {e}"))
+    Ok(Some(serde_json::from_str(&text)?))
+}
+
+/// Why a headless scenario's report is not there.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error(transparent)]
+    Serverless(#[from] crate::serverless::NoServerlessSection),
+    #[error(transparent)]
+    Topology(#[from] crate::topology::TopologyError),
+    #[error(transparent)]
+    Continuous(#[from] crate::continuous::ContinuousError),
+    #[error("report: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// The number at `path` (`a.b[2].c`) in a JSON value.
@@ -280,12 +293,11 @@ impl LessonRun {
     }
 
     /// Whether `c` holds now, with the measured value for the message.
-    pub fn check(&self, c: &Claim) -> Result<(), String> {
+    pub fn check(&self, c: &Claim) -> Result<(), ClaimError> {
         match c {
             Claim::Range { quantity, min, max } => match self.value(quantity) {
                 Some(v) if v >= *min && v <= *max => Ok(()),
-                Some(v) => Err(format!("{quantity:?} is {v:.3}, claimed [{min}, {max}]")),
-                None => Err(format!("{quantity:?} has no value yet, claimed [{min}, {max}]")),
+                value => Err(ClaimError::Range { quantity: quantity.clone(), value, min: *min, max: *max }),
             },
             Claim::Outcome(o) => {
                 let got = self.sim.rollout().outcome;
@@ -296,8 +308,17 @@ impl LessonRun {
                     OutcomeIs::RolledBack => RolloutOutcome::RolledBack,
                     OutcomeIs::Stuck => RolloutOutcome::Stuck,
                 };
-                if got == want { Ok(()) } else { Err(format!("outcome is {}, claimed {}", got.label(), want.label())) }
+                if got == want { Ok(()) } else { Err(ClaimError::Outcome { got: got.label(), claimed: want.label() }) }
             }
         }
     }
+}
+
+/// A lesson's claim that does not hold: what was claimed and what was measured.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("{quantity:?} {}, claimed [{min}, {max}]", .value.map_or("has no value yet".to_string(), |v| format!("is {v:.3}")))]
+    Range { quantity: Quantity, value: Option<f64>, min: f64, max: f64 },
+    #[error("outcome is {got}, claimed {claimed}")]
+    Outcome { got: &'static str, claimed: &'static str },
 }

@@ -181,8 +181,13 @@ pub fn chart_name(h: Option<Highlight>) -> &'static str {
 /// Writes every step's figure (the highlighted chart, else the failed-requests chart, as
 /// the simulation stands after the step) as `step-NN-NAME.svg/png`, `width` pixels wide.
 /// Returns the files written.
-pub fn export(lesson: Arc<LoadedLesson>, dir: &Path, width: u32) -> Result<Vec<std::path::PathBuf>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+pub fn export(
+    lesson: Arc<LoadedLesson>,
+    dir: &Path,
+    width: u32,
+) -> Result<Vec<std::path::PathBuf>, crate::report::ReportError> {
+    use crate::report::ReportError;
+    ReportError::create_dir(dir)?;
     let mut p = Player::new(lesson);
     let mut written = Vec::new();
     loop {
@@ -192,10 +197,10 @@ pub fn export(lesson: Arc<LoadedLesson>, dir: &Path, width: u32) -> Result<Vec<s
         if let Some(c) = charts.iter().find(|c| c.name == name) {
             let stem = format!("step-{:02}-{}", p.index() + 1, c.name);
             let svg = dir.join(format!("{stem}.svg"));
-            std::fs::write(&svg, &c.svg).map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+            ReportError::write(&svg, &c.svg)?;
             let png = dir.join(format!("{stem}.png"));
             let bytes = crate::report::charts::svg_to_png_width(&c.svg, Some(width))?;
-            std::fs::write(&png, bytes).map_err(|e| format!("cannot write {}: {e}", png.display()))?;
+            ReportError::write(&png, bytes)?;
             written.push(png);
         }
         if p.is_last() {

@@ -40,10 +40,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Percent, ScenarioError};
+use crate::scenario::{Percent, ScenarioError, ScenarioErrorKind};
 
 /// Largest flags file accepted, as for scenario files.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -308,61 +307,27 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
 /// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]).
 pub fn load_flags(path: &Path) -> Result<FlagsFile, ScenarioError> {
     let file = path.display().to_string();
-    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
+    let whole = |kind| ScenarioError::whole(file.clone(), kind);
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| whole(format!("cannot read the file: {e}")))?;
+        .map_err(|e| whole(ScenarioErrorKind::Read { reason: e.to_string() }))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(whole(format!(
-            "the file is longer than {MAX_FILE_BYTES} bytes; flags files are limited to {MAX_FILE_BYTES} bytes"
-        )));
+        return Err(whole(ScenarioErrorKind::TooLarge { what: "flags", len: None, limit: MAX_FILE_BYTES }));
     }
-    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| whole(ScenarioErrorKind::NotUtf8(e.utf8_error())))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     parse_flags(&file, text)
 }
 
 /// Parses and checks flags text; `file` is used in messages.
 pub fn parse_flags(file: &str, text: &str) -> Result<FlagsFile, ScenarioError> {
-    let flags: FlagsFile = from_ron_str(file, text)?;
+    let flags: FlagsFile = crate::scenario::load::from_ron_str(file, text)?;
     check(&flags).map_err(|(field, message)| {
         let (line, col) = locate(text, &field);
-        ScenarioError { file: file.into(), line, col, field, message }
+        ScenarioError::at(file, line, col, field, ScenarioErrorKind::Invalid(message))
     })?;
     Ok(flags)
-}
-
-/// RON deserialization with the scenario loader's options and error form.
-///
-/// `crate::scenario::load::from_ron_str` does this but lives in a private module and is
-/// not re-exported; if `crate::scenario` re-exports it, call it instead.
-pub(crate) fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, ScenarioError> {
-    let options = ron::Options::default()
-        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
-        .with_recursion_limit(64);
-    let error = |line: usize, col: usize, field: String, message: String| ScenarioError {
-        file: file.into(),
-        line,
-        col,
-        field,
-        message,
-    };
-    let mut de = ron::Deserializer::from_str_with_options(text, &options)
-        .map_err(|e| error(e.span.start.line, e.span.start.col, String::new(), e.code.to_string()))?;
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = path.split('.').filter(|s| *s != "?" && !s.is_empty()).collect::<Vec<_>>().join(".");
-        let spanned = de.span_error(e.into_inner());
-        let start = spanned.span.start;
-        error(start.line, start.col, path, spanned.code.to_string())
-    })?;
-    de.end().map_err(|e| {
-        let spanned = de.span_error(e);
-        let start = spanned.span.start;
-        error(start.line, start.col, String::new(), spanned.code.to_string())
-    })?;
-    Ok(value)
 }
 
 /// The limits and the checks that involve more than one value.
@@ -1007,8 +972,9 @@ Flags(flags: [
         assert_eq!(f.flags[2], flag("plain", vec![]));
 
         // Written back with the same extensions, the file reads the same.
-        let pretty =
-            ron::ser::PrettyConfig::new().extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
+        let pretty = ron::ser::PrettyConfig::new().extensions(
+            ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+        );
         let text = ron::ser::to_string_pretty(&f, pretty).unwrap();
         assert_eq!(parse_flags("again.ron", &text).unwrap(), f, "{text}");
     }
@@ -1031,17 +997,17 @@ Flags(flags: [
         let e = parse_err("Flags(flags: [(name: \"a\", rules: [Percentage(percent: 150)])])");
         assert_eq!(e.line, 1);
         assert!(e.field.contains("percent"), "{e}");
-        assert!(e.message.contains("a percentage from 0 to 100"), "{e}");
+        assert!(e.message().contains("a percentage from 0 to 100"), "{e}");
 
         let e = parse_err("Flags(flags: [(name: \"a\",\n  colour: \"red\")])");
         assert_eq!(e.line, 2, "{e}");
-        assert!(e.message.contains("colour"), "{e}");
+        assert!(e.message().contains("colour"), "{e}");
 
         let e = parse_err("Flags(flags: [(name: \"a\", rules: [Percentage(percent: 10, group: \"x\")])])");
-        assert!(e.message.contains("group"), "{e}");
+        assert!(e.message().contains("group"), "{e}");
 
         let e = parse_err("Flags(flags: [(name: \"a\", rules: [Sometimes])])");
-        assert!(e.message.contains("Sometimes"), "{e}");
+        assert!(e.message().contains("Sometimes"), "{e}");
 
         let e = parse_err("Flags(flags: [(name: \"a\")]) trailing");
         assert_eq!(e.line, 1, "{e}");
@@ -1055,7 +1021,7 @@ Flags(flags: [
         let e = parse_err(&text);
         assert_eq!(e.field, "flags[1].rules[1]");
         assert_eq!((e.line, e.col), (2, 2), "{e}");
-        assert!(e.message.contains("at most 10000"), "{e}");
+        assert!(e.message().contains("at most 10000"), "{e}");
 
         let rules = vec!["Everyone"; MAX_RULES + 1].join(", ");
         let e = parse_err(&format!("Flags(flags: [(name: \"a\", rules: [{rules}])])"));
@@ -1101,7 +1067,7 @@ Flags(flags: [
         let big = dir.join("big.ron");
         std::fs::write(&big, vec![b' '; MAX_FILE_BYTES as usize + 1]).unwrap();
         let e = load_flags(&big).unwrap_err();
-        assert!(e.message.contains("limited to"), "{e}");
+        assert!(e.message().contains("limited to"), "{e}");
 
         let e = load_flags(&dir.join("missing.ron")).unwrap_err();
         assert!(e.to_string().contains("missing.ron:1:1: cannot read the file"), "{e}");

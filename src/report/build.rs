@@ -1,5 +1,6 @@
 //! Builds the charts of a report from runs and batch results.
 
+use super::ReportError;
 use super::charts::{self, Chart};
 use crate::batch::{SeedResult, StrategyStats};
 use crate::metrics::SecondRecord;
@@ -9,12 +10,12 @@ fn minutes(r: &SecondRecord) -> f64 {
     r.t as f64 / 60.0
 }
 
-fn chart(name: &str, title: &str, svg: Result<String, String>) -> Result<Chart, String> {
+fn chart(name: &str, title: &str, svg: Result<String, ReportError>) -> Result<Chart, ReportError> {
     Ok(Chart { name: name.into(), title: title.into(), svg: svg? })
 }
 
 /// Per-second charts of one or more runs (one line per run and measure).
-pub fn run_charts(runs: &[(String, &Simulation)]) -> Result<Vec<Chart>, String> {
+pub fn run_charts(runs: &[(String, &Simulation)]) -> Result<Vec<Chart>, ReportError> {
     let Some((_, first)) = runs.first() else { return Ok(Vec::new()) };
     let slo = (1.0 - first.scenario().slo.target.0) * 100.0;
     let each = |f: &dyn Fn(&SecondRecord) -> Option<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
@@ -79,7 +80,7 @@ pub fn run_charts(runs: &[(String, &Simulation)]) -> Result<Vec<Chart>, String> 
 }
 
 /// Distributions across seeds of blast radius, downtime and cost, per strategy.
-pub fn batch_charts(results: &[SeedResult], strategies: &[String], point: usize) -> Result<Vec<Chart>, String> {
+pub fn batch_charts(results: &[SeedResult], strategies: &[String], point: usize) -> Result<Vec<Chart>, ReportError> {
     let groups = |f: fn(&crate::metrics::Summary) -> f64| -> Vec<(String, Vec<f64>)> {
         strategies
             .iter()
@@ -110,7 +111,7 @@ pub fn batch_charts(results: &[SeedResult], strategies: &[String], point: usize)
 /// Sweep curves: the mean of a few metrics over the first swept parameter, with 95 %
 /// confidence bands, per strategy. `xs` are the parameter's values (numeric) per point;
 /// `stats[point]` the statistics at that point.
-pub fn sweep_charts(axis: &str, xs: &[f64], stats: &[Vec<StrategyStats>]) -> Result<Vec<Chart>, String> {
+pub fn sweep_charts(axis: &str, xs: &[f64], stats: &[Vec<StrategyStats>]) -> Result<Vec<Chart>, ReportError> {
     let mut out = Vec::new();
     let Some(first) = stats.first() else { return Ok(out) };
     for metric in ["blast_radius_users", "downtime_s", "time_to_detect_s", "cost"] {

@@ -40,8 +40,10 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    format!("chart: {e}")
+use super::ReportError;
+
+fn err(e: impl std::fmt::Display) -> ReportError {
+    ReportError::draw(e)
 }
 
 /// The chart area every chart shares: title, axes with labels, a legend.
@@ -53,8 +55,8 @@ fn plot(
     (x_label, y_label): (&str, &str),
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
-    draw: impl FnOnce(&mut Area) -> Result<(), String>,
-) -> Result<String, String> {
+    draw: impl FnOnce(&mut Area) -> Result<(), ReportError>,
+) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -86,7 +88,7 @@ pub fn lines(
     y_label: &str,
     series: &[(String, Vec<(f64, f64)>)],
     reference: Option<(&str, f64)>,
-) -> Result<String, String> {
+) -> Result<String, ReportError> {
     let xs = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let ys = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(reference.map(|r| r.1)));
     plot(title, (x_label, y_label), xs, ys, |chart| {
@@ -110,7 +112,7 @@ pub fn lines(
 }
 
 /// Overlaid histograms (as step outlines) of one metric across seeds, per strategy.
-pub fn histograms(title: &str, x_label: &str, groups: &[(String, Vec<f64>)]) -> Result<String, String> {
+pub fn histograms(title: &str, x_label: &str, groups: &[(String, Vec<f64>)]) -> Result<String, ReportError> {
     let (lo, hi) = range(groups.iter().flat_map(|g| g.1.iter().copied()));
     let bins = 24usize;
     let width = (hi - lo) / bins as f64;
@@ -146,7 +148,12 @@ pub fn histograms(title: &str, x_label: &str, groups: &[(String, Vec<f64>)]) -> 
 pub type BandPoint = (f64, f64, f64, f64);
 
 /// Curves of a metric's mean over a swept parameter, with a 95 % confidence band.
-pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<BandPoint>)]) -> Result<String, String> {
+pub fn bands(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<BandPoint>)],
+) -> Result<String, ReportError> {
     let xs = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let ys = range(series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.2, p.3])));
     plot(title, (x_label, y_label), xs, ys, |chart| {
@@ -167,25 +174,25 @@ pub fn bands(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<B
 }
 
 /// Rasterises an SVG chart to PNG at its own size.
-pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
+pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, ReportError> {
     svg_to_png_width(svg, None)
 }
 
 /// Rasterises an SVG chart to PNG, scaled to `width` pixels (aspect kept) if given.
-pub fn svg_to_png_width(svg: &str, width: Option<u32>) -> Result<Vec<u8>, String> {
+pub fn svg_to_png_width(svg: &str, width: Option<u32>) -> Result<Vec<u8>, ReportError> {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
     db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
     db.set_sans_serif_family("Ubuntu");
     opt.font_family = "Ubuntu".into();
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| format!("svg: {e}"))?;
+    let tree = usvg::Tree::from_str(svg, &opt)?;
     let size = tree.size().to_int_size();
     let scale = width.map_or(1.0, |w| w.clamp(64, 8192) as f32 / size.width().max(1) as f32);
     let (w, h) = ((size.width() as f32 * scale).round() as u32, (size.height() as f32 * scale).round() as u32);
-    let mut pixmap = tiny_skia::Pixmap::new(w.max(1), h.max(1)).ok_or("empty chart")?;
+    let mut pixmap = tiny_skia::Pixmap::new(w.max(1), h.max(1)).ok_or(ReportError::EmptyChart)?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| format!("png: {e}"))
+    pixmap.encode_png().map_err(|e| ReportError::Png(e.to_string()))
 }
 
 /// A chart to write: its file stem, title and SVG.
@@ -196,14 +203,12 @@ pub struct Chart {
 }
 
 /// Writes `name.svg` and `name.png` for every chart into `dir`.
-pub fn write_charts(dir: &std::path::Path, charts: &[Chart]) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+pub fn write_charts(dir: &std::path::Path, charts: &[Chart]) -> Result<(), ReportError> {
+    ReportError::create_dir(dir)?;
     for c in charts {
-        let svg_path = dir.join(format!("{}.svg", c.name));
-        std::fs::write(&svg_path, &c.svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
+        ReportError::write(&dir.join(format!("{}.svg", c.name)), &c.svg)?;
         let png = svg_to_png(&c.svg)?;
-        let png_path = dir.join(format!("{}.png", c.name));
-        std::fs::write(&png_path, png).map_err(|e| format!("cannot write {}: {e}", png_path.display()))?;
+        ReportError::write(&dir.join(format!("{}.png", c.name)), png)?;
     }
     Ok(())
 }

@@ -57,8 +57,7 @@ pub fn render(r: &Report) -> String {
 }
 
 /// Writes the charts and `report.html` into `dir`.
-pub fn write_report(dir: &Path, r: &Report) -> Result<(), String> {
+pub fn write_report(dir: &Path, r: &Report) -> Result<(), super::ReportError> {
     write_charts(dir, &r.charts)?;
-    let path = dir.join("report.html");
-    std::fs::write(&path, render(r)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    super::ReportError::write(&dir.join("report.html"), render(r))
 }

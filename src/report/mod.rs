@@ -3,7 +3,10 @@
 
 pub mod build;
 pub mod charts;
+mod error;
 pub mod html;
+
+pub use error::ReportError;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};

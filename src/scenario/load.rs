@@ -1,42 +1,18 @@
 //! Reading a scenario file: RON parsing with the path of the failing field, semantic
 //! checks, limits, and the trace CSV of a `Trace` rate profile.
 
-use std::fmt;
 use std::path::Path;
 
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
+use super::error::{ScenarioError, ScenarioErrorKind};
 use super::{LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec};
 
 /// Largest scenario file accepted.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Largest trace CSV accepted.
 pub const MAX_TRACE_BYTES: u64 = 16 << 20;
-
-/// An error in a scenario file, written for the person at the terminal:
-/// `file:line:col: field: what is wrong and what is allowed`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScenarioError {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-    /// Dotted path of the field, e.g. `fleet.replicas`; empty when the file as a whole is wrong.
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.col)?;
-        if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-impl std::error::Error for ScenarioError {}
 
 fn options() -> ron::Options {
     ron::Options::default()
@@ -47,23 +23,15 @@ fn options() -> ron::Options {
 /// Reads and checks a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let whole = |kind| ScenarioError::whole(file.clone(), kind);
+    let cannot_read = |e: std::io::Error| whole(ScenarioErrorKind::Read { reason: e.to_string() });
+    let too_large = |len| whole(ScenarioErrorKind::TooLarge { what: "scenario", len, limit: MAX_FILE_BYTES });
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(whole(format!(
-            "the file is {} bytes; scenario files are limited to {} bytes",
-            meta.len(),
-            MAX_FILE_BYTES
-        )));
+        return Err(too_large(Some(meta.len())));
     }
-    let bytes = read_bounded(path, MAX_FILE_BYTES)
-        .map_err(|e| whole(format!("cannot read the file: {e}")))?
-        .ok_or_else(|| {
-            whole(format!(
-                "the file is longer than {MAX_FILE_BYTES} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes"
-            ))
-        })?;
-    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
+    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(cannot_read)?.ok_or_else(|| too_large(None))?;
+    let text = String::from_utf8(bytes).map_err(|e| whole(ScenarioErrorKind::NotUtf8(e.utf8_error())))?;
     // A byte-order mark some editors write is not part of the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut scenario = parse_str(&file, text)?;
@@ -87,10 +55,7 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
 /// are not read here (see [`load_file`]).
 pub fn parse_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = from_ron_str(file, text)?;
-    check(&scenario).map_err(|(field, message)| {
-        let (line, col) = locate(text, &field);
-        ScenarioError { file: file.into(), line, col, field, message }
-    })?;
+    check(&scenario).map_err(|(field, message)| ScenarioError::invalid(file, text, field, message))?;
     Ok(scenario)
 }
 
@@ -104,8 +69,8 @@ fn clean_path(p: &str) -> String {
 
 /// Finds the `line:col` of a dotted field path in the text: each key is searched after
 /// the previous one, so `fleet.replicas` finds `replicas` inside `fleet`. Falls back to
-/// the last key found.
-pub(crate) fn locate(text: &str, path: &str) -> (usize, usize) {
+/// the last key found. Returns where the key starts and ends: the span a caret goes under.
+pub(crate) fn locate_span(text: &str, path: &str) -> ((usize, usize), (usize, usize)) {
     let mut from = 0usize;
     let mut found = None;
     for key in path.split('.') {
@@ -115,14 +80,17 @@ pub(crate) fn locate(text: &str, path: &str) -> (usize, usize) {
         }
         if let Some(pos) = find_key(text, key, from) {
             from = pos;
-            found = Some(pos);
+            found = Some((pos, key.len()));
         }
     }
-    let pos = found.unwrap_or(0);
-    let before = &text[..pos];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    let (pos, len) = found.unwrap_or((0, 0));
+    let at = |pos: usize| {
+        let before = &text[..pos];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    };
+    (at(pos), at(pos + len))
 }
 
 fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
@@ -500,34 +468,36 @@ fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(
     let RateProfile::Trace(t) = &mut s.traffic.rate else {
         return Ok(());
     };
-    let (line, col) = locate(text, "traffic.rate.file");
-    let at_field =
-        |message: String| ScenarioError { file: file.into(), line, col, field: "traffic.rate.file".into(), message };
+    let at_field = |kind| ScenarioError::in_field(file, text, "traffic.rate.file", kind);
     let csv_path = path.parent().unwrap_or(Path::new(".")).join(&t.file);
-    let csv_name = csv_path.display().to_string();
-    let meta = std::fs::metadata(&csv_path).map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+    let trace = csv_path.display().to_string();
+    let cannot_read =
+        |e: std::io::Error| at_field(ScenarioErrorKind::TraceRead { trace: trace.clone(), reason: e.to_string() });
+    let too_large = || at_field(ScenarioErrorKind::TraceTooLarge { trace: trace.clone(), limit: MAX_TRACE_BYTES });
+    let meta = std::fs::metadata(&csv_path).map_err(cannot_read)?;
     if meta.len() > MAX_TRACE_BYTES {
-        return Err(at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")));
+        return Err(too_large());
     }
-    let csv = read_bounded(&csv_path, MAX_TRACE_BYTES)
-        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?
-        .ok_or_else(|| at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")))?;
-    let csv = String::from_utf8(csv).map_err(|e| at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")))?;
-    let rows = parse_trace(&csv).map_err(|(line, message)| ScenarioError {
-        file: csv_name.clone(),
-        line,
-        col: 1,
-        field: "traffic.rate.file".into(),
-        message,
+    let csv = read_bounded(&csv_path, MAX_TRACE_BYTES).map_err(cannot_read)?.ok_or_else(too_large)?;
+    let csv = String::from_utf8(csv)
+        .map_err(|e| at_field(ScenarioErrorKind::TraceNotUtf8 { trace: trace.clone(), error: e.utf8_error() }))?;
+    let rows = parse_trace(&csv).map_err(|(line, message)| {
+        // The whole row is the span.
+        let width = csv.lines().nth(line - 1).map_or(0, |l| l.chars().count());
+        ScenarioError {
+            end_line: line,
+            end_col: 1 + width,
+            ..ScenarioError::at(trace.clone(), line, 1, "traffic.rate.file", ScenarioErrorKind::TraceRow(message))
+        }
     })?;
     t.rows = rows;
     let dur = s.duration.time().as_secs_f64();
     let expected = s.traffic.rate.mean_rps(dur) * dur;
     if expected > MAX_EXPECTED_REQUESTS {
-        return Err(at_field(format!(
+        return Err(at_field(ScenarioErrorKind::Invalid(format!(
             "the trace's peak rate over {} exceeds the limit of {MAX_EXPECTED_REQUESTS:.0e} requests",
             s.duration
-        )));
+        ))));
     }
     Ok(())
 }
@@ -575,43 +545,22 @@ pub(crate) fn parse_trace(csv: &str) -> Result<Vec<(f64, f64)>, (usize, String)>
 
 /// Writes a scenario as RON in the same dialect the loader reads (newtype variants
 /// unwrapped, `Some` implicit), so that a saved file loads again.
-pub fn to_ron_string(s: &Scenario) -> Result<String, String> {
+pub fn to_ron_string(s: &Scenario) -> Result<String, ron::Error> {
     let config = ron::ser::PrettyConfig::new()
         .extensions(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
         .struct_names(true);
-    options().to_string_pretty(s, config).map_err(|e| e.to_string())
+    options().to_string_pretty(s, config)
 }
 
 /// Deserializes any value with this module's RON options (used for lesson and flag files).
 pub fn from_ron_str<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, ScenarioError> {
-    let mut de = ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| ScenarioError {
-        file: file.into(),
-        line: e.span.start.line,
-        col: e.span.start.col,
-        field: String::new(),
-        message: e.code.to_string(),
-    })?;
+    let mut de =
+        ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| ScenarioError::from_ron(file, "", e))?;
     let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = clean_path(&e.path().to_string());
-        let spanned = de.span_error(e.into_inner());
-        ScenarioError {
-            file: file.into(),
-            line: spanned.span.start.line,
-            col: spanned.span.start.col,
-            field: path,
-            message: spanned.code.to_string(),
-        }
+        ScenarioError::from_ron(file, path, de.span_error(e.into_inner())).covering_literal(text)
     })?;
-    de.end().map_err(|e| {
-        let spanned = de.span_error(e);
-        ScenarioError {
-            file: file.into(),
-            line: spanned.span.start.line,
-            col: spanned.span.start.col,
-            field: String::new(),
-            message: spanned.code.to_string(),
-        }
-    })?;
+    de.end().map_err(|e| ScenarioError::from_ron(file, "", de.span_error(e)))?;
     Ok(v)
 }
 

@@ -5,10 +5,13 @@
 //! Unknown fields are errors. Sizes are bounded so that no file can make a run hang or
 //! exhaust memory.
 
+pub mod diagnostic;
+mod error;
 pub(crate) mod load;
 pub mod values;
 
-pub use load::{ScenarioError, check_scenario, load_file, parse_str, to_ron_string};
+pub use error::{ScenarioError, ScenarioErrorKind};
+pub use load::{check_scenario, load_file, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
 pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probability, Rps};
 

@@ -31,21 +31,39 @@ impl Duration {
     }
 }
 
+/// A duration that does not parse; each names the text and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("an empty duration; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\"")]
+    Empty,
+    #[error("`{text}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\"")]
+    NoUnit { text: String },
+    #[error("`{text}` does not start with a number; write e.g. \"30s\"")]
+    NoNumber { text: String },
+    #[error("unknown unit `{unit}` in `{text}`; allowed units: {}", DURATION_UNITS.join(", "))]
+    UnknownUnit { unit: String, text: String },
+    #[error("`{text}` is longer than the limit of {}d", MAX_DURATION_S / 86_400)]
+    TooLong { text: String },
+}
+
+/// The units a duration may be written in (`µs` and `min` are accepted too).
+pub const DURATION_UNITS: [&str; 6] = ["us", "ms", "s", "m", "h", "d"];
+
 /// Parses `"<number><unit>"` with unit `us`, `ms`, `s`, `m`, `h` or `d`, or a sum of
 /// such parts without spaces, largest first: `"1h30m"`, `"5m50s"`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err("an empty duration; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\"".into());
+        return Err(DurationError::Empty);
     }
     let mut rest = t;
     let mut micros = 0.0f64;
     while !rest.is_empty() {
         let split = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}` has no unit; write e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"1d\""))?;
+            .ok_or_else(|| DurationError::NoUnit { text: s.into() })?;
         let (num, tail) = rest.split_at(split);
-        let value: f64 = num.parse().map_err(|_| format!("`{s}` does not start with a number; write e.g. \"30s\""))?;
+        let value: f64 = num.parse().map_err(|_| DurationError::NoNumber { text: s.into() })?;
         let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let per = match unit {
@@ -55,15 +73,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "m" | "min" => 60e6,
             "h" => 3600e6,
             "d" => 86_400e6,
-            other => {
-                return Err(format!("unknown unit `{other}` in `{s}`; allowed units: us, ms, s, m, h, d"));
-            }
+            other => return Err(DurationError::UnknownUnit { unit: other.into(), text: s.into() }),
         };
         micros += value * per;
         rest = next;
     }
     if !micros.is_finite() || micros > MAX_DURATION_S as f64 * 1e6 {
-        return Err(format!("`{s}` is longer than the limit of {}d", MAX_DURATION_S / 86_400));
+        return Err(DurationError::TooLong { text: s.into() });
     }
     Ok(Duration(Time::from_micros(micros.round() as u64)))
 }
@@ -156,6 +172,14 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Int<MIN, MAX> {
     }
 }
 
+/// A number outside its type's range: what is allowed and what was written.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error("must be {allowed}, got {got}")]
+pub struct OutOfRange {
+    pub allowed: &'static str,
+    pub got: f64,
+}
+
 macro_rules! real {
     ($(#[$doc:meta])* $name:ident, $min:expr, $min_incl:expr, $max:expr, $what:expr) => {
         $(#[$doc])*
@@ -167,10 +191,10 @@ macro_rules! real {
                 self.0
             }
             /// Checks a value against this type's range.
-            pub fn check(v: f64) -> Result<f64, String> {
+            pub fn check(v: f64) -> Result<f64, OutOfRange> {
                 let ok_min = if $min_incl { v >= $min } else { v > $min };
                 if !v.is_finite() || !ok_min || v > $max {
-                    return Err(format!("must be {}, got {}", $what, v));
+                    return Err(OutOfRange { allowed: $what, got: v });
                 }
                 Ok(v)
             }

@@ -257,8 +257,13 @@ struct Engine<'a> {
     blast: Bits,
 }
 
+/// The error of running a scenario without a `serverless` section serverless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the scenario has no `serverless` section")]
+pub struct NoServerlessSection;
+
 /// Runs a scenario with a `serverless` section. Errors if it has none.
-pub fn run(scenario: &Scenario) -> Result<ServerlessSummary, String> {
+pub fn run(scenario: &Scenario) -> Result<ServerlessSummary, NoServerlessSection> {
     run_observed(scenario, |_| {})
 }
 
@@ -267,8 +272,8 @@ pub fn run(scenario: &Scenario) -> Result<ServerlessSummary, String> {
 pub fn run_observed(
     scenario: &Scenario,
     mut observe: impl FnMut(&RequestOutcome),
-) -> Result<ServerlessSummary, String> {
-    let spec = scenario.serverless.as_ref().ok_or("the scenario has no `serverless` section")?;
+) -> Result<ServerlessSummary, NoServerlessSection> {
+    let spec = scenario.serverless.as_ref().ok_or(NoServerlessSection)?;
     let mut e = Engine::new(scenario, spec);
     e.run(&mut observe);
     Ok(e.summary())

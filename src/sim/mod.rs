@@ -665,7 +665,7 @@ impl Simulation {
     /// Checks the engine's bookkeeping: requests whose client still waits equal the
     /// requests in the system, routable instances are ready and alive, no instance serves
     /// more than its concurrency, and outcomes plus requests in flight equal arrivals.
-    pub fn audit(&self) -> Result<(), String> {
+    pub fn audit(&self) -> Result<(), AuditError> {
         let waiting = self
             .reqs
             .iter()
@@ -674,45 +674,37 @@ impl Simulation {
             + self.kept_lists.iter().flat_map(|&i| &self.fleet.instances[i as usize].kept).filter(|k| !k.shadow).count()
                 as u64;
         if waiting != self.in_system {
-            return Err(format!(
-                "{waiting} requests wait in the slab or with instances but {} are in the system",
-                self.in_system
-            ));
+            return Err(AuditError::Waiting { waiting, in_system: self.in_system });
         }
         if self.metrics.ended() + self.in_system != self.metrics.arrivals {
-            return Err(format!(
-                "ended {} + in flight {} != arrivals {}",
-                self.metrics.ended(),
-                self.in_system,
-                self.metrics.arrivals
-            ));
+            return Err(AuditError::Ended {
+                ended: self.metrics.ended(),
+                in_flight: self.in_system,
+                arrivals: self.metrics.arrivals,
+            });
         }
         for v in 0..POOLS {
             for &id in &self.fleet.routable[v] {
                 let i = &self.fleet.instances[id as usize];
                 if !i.ready || !i.alive() || i.deleting || i.version as usize != v {
-                    return Err(format!("instance {id} is routable but not a ready, live instance of version {v}"));
+                    return Err(AuditError::Routable { id: id as u64, pool: v });
                 }
             }
         }
         let busy: usize = self.fleet.instances.iter().filter(|i| i.alive() && !i.deleting).map(|i| i.serving()).sum();
         if busy as u64 != self.busy {
-            return Err(format!(
-                "{busy} requests are in service on live instances but the busy count is {}",
-                self.busy
-            ));
+            return Err(AuditError::Busy { serving: busy as u64, counted: self.busy });
         }
         for i in &self.fleet.instances {
             if i.serving() > self.cfg.concurrency {
-                return Err(format!(
-                    "instance {} serves {} requests with concurrency {}",
-                    i.id,
-                    i.serving(),
-                    self.cfg.concurrency
-                ));
+                return Err(AuditError::OverConcurrency {
+                    id: i.id as u64,
+                    serving: i.serving() as u64,
+                    concurrency: self.cfg.concurrency as u64,
+                });
             }
             if !i.alive() && i.has_work() {
-                return Err(format!("terminated instance {} still holds requests", i.id));
+                return Err(AuditError::TerminatedHoldsWork { id: i.id as u64 });
             }
         }
         Ok(())
@@ -1876,4 +1868,21 @@ impl Simulation {
             });
         }
     }
+}
+
+/// A broken rule of the engine's bookkeeping that [`Simulation::audit`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    #[error("{waiting} requests wait in the slab or with instances but {in_system} are in the system")]
+    Waiting { waiting: u64, in_system: u64 },
+    #[error("ended {ended} + in flight {in_flight} != arrivals {arrivals}")]
+    Ended { ended: u64, in_flight: u64, arrivals: u64 },
+    #[error("instance {id} is routable but not a ready, live instance of version {pool}")]
+    Routable { id: u64, pool: usize },
+    #[error("{serving} requests are in service on live instances but the busy count is {counted}")]
+    Busy { serving: u64, counted: u64 },
+    #[error("instance {id} serves {serving} requests with concurrency {concurrency}")]
+    OverConcurrency { id: u64, serving: u64, concurrency: u64 },
+    #[error("terminated instance {id} still holds requests")]
+    TerminatedHoldsWork { id: u64 },
 }

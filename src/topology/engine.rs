@@ -229,8 +229,9 @@ fn derived_seed(seed: u64, k: u64) -> u64 {
 
 impl Engine {
     /// Builds a run; an error if the topology does not check (loaded scenarios always do).
-    pub fn new(s: &Scenario, t: &Topology) -> Result<Engine, String> {
-        let m = super::check::resolve(s, t).map_err(|(f, msg)| format!("{f}: {msg}"))?;
+    pub fn new(s: &Scenario, t: &Topology) -> Result<Engine, super::TopologyError> {
+        let m =
+            super::check::resolve(s, t).map_err(|(field, message)| super::TopologyError::Check { field, message })?;
         let seed = s.seed;
         let end = s.duration.time();
         let mut insts = Vec::new();

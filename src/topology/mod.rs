@@ -32,10 +32,20 @@ pub use spec::Topology;
 
 use crate::scenario::Scenario;
 
+/// Why a topology cannot run (a loaded scenario's always can).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
+    #[error("the scenario has no `topology` section")]
+    NoSection,
+    /// A cross-field check fails at the dotted `field`.
+    #[error("{field}: {message}")]
+    Check { field: String, message: String },
+}
+
 /// Runs a scenario's topology to the end; `Err` if it has none or it does not check
 /// (a scenario from [`crate::scenario::load_file`] always checks).
-pub fn run(scenario: &Scenario) -> Result<Report, String> {
-    let t = scenario.topology.as_ref().ok_or("the scenario has no `topology` section")?;
+pub fn run(scenario: &Scenario) -> Result<Report, TopologyError> {
+    let t = scenario.topology.as_ref().ok_or(TopologyError::NoSection)?;
     Ok(engine::Engine::new(scenario, t)?.run())
 }
 
