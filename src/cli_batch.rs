@@ -185,20 +185,6 @@ pub fn merge(parts: &[PathBuf], json: bool, csv: Option<&Path>, report_dir: Opti
     emit(&merged, &scenario, &points, json, csv, report_dir)
 }
 
-#[derive(serde::Serialize)]
-struct JsonOut<'a> {
-    command: &'a str,
-    scenario: &'a str,
-    seeds: u64,
-    points: Vec<JsonPoint<'a>>,
-}
-
-#[derive(serde::Serialize)]
-struct JsonPoint<'a> {
-    params: &'a [String],
-    strategies: Vec<StrategyStats>,
-}
-
 fn emit(
     p: &Partial,
     scenario: &Scenario,
@@ -300,13 +286,17 @@ fn emit(
         }
     }
     if json {
-        let out = JsonOut {
-            command: &p.command,
-            scenario: &p.scenario_name,
+        let out = report::schema::BatchReport {
+            command: p.command.clone(),
+            scenario: p.scenario_name.clone(),
             seeds: p.seeds,
-            points: stats.into_iter().zip(&p.points).map(|(s, params)| JsonPoint { params, strategies: s }).collect(),
+            points: stats
+                .into_iter()
+                .zip(&p.points)
+                .map(|(s, params)| report::schema::BatchPoint { params: params.clone(), strategies: s })
+                .collect(),
         };
-        match serde_json::to_string(&out) {
+        match serde_json::to_string(&report::schema::Versioned::new(out)) {
             Ok(t) => println!("{t}"),
             Err(e) => return fail(1, e),
         }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use deploysim::report;
 
@@ -40,7 +40,7 @@ enum Cmd {
         /// Seed for every random stream; overrides the file's `seed`.
         #[arg(long)]
         seed: Option<u64>,
-        /// Print one JSON object instead of the table.
+        /// Print one JSON object instead of the table (docs/schema/run.json).
         #[arg(long)]
         json: bool,
         /// Write `series.csv` (per-second series) and `events.csv` into this directory.
@@ -83,7 +83,7 @@ enum Cmd {
         strategies: Option<Vec<String>>,
         #[arg(long)]
         seed: Option<u64>,
-        /// Print a JSON array of the `run --json` objects.
+        /// Print one JSON object: `schema_version` and `runs`, the `run --json` summaries.
         #[arg(long)]
         json: bool,
         /// Write charts (SVG, PNG) and report.html into this directory.
@@ -141,6 +141,23 @@ enum Cmd {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Print a shell completion script generated from these definitions (see the README).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write deploysim.1 and deploysim-COMMAND.1 for every command into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of a command's `--json` output (shipped in docs/schema/).
+    Schema {
+        /// The command whose output it describes.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(report::schema::SCHEMAS), required_unless_present = "out")]
+        output: Option<String>,
+        /// Write every schema (run.json, compare.json, batch.json, sweep.json) into this directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "output")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -202,7 +219,89 @@ fn main() -> ExitCode {
         Some(Cmd::Lesson { lesson: path, text, export, width, presenter, step, screenshot }) => {
             lesson(&path, text, export.as_deref(), width, presenter, step, screenshot)
         }
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "deploysim", &mut out);
+            print_bytes(&out)
+        }
+        Some(Cmd::Man { out }) => man(out.as_deref()),
+        Some(Cmd::Schema { output, out }) => schema(output.as_deref(), out.as_deref()),
     }
+}
+
+/// Writes to standard output; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The man pages, generated from the command definitions: `deploysim.1` on standard
+/// output, or it and one page per visible command written into `dir`.
+fn man(dir: Option<&Path>) -> ExitCode {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let page = |c: clap::Command| {
+        let title = c.get_display_name().unwrap_or_else(|| c.get_name()).to_uppercase();
+        clap_mangen::Man::new(c).title(title).source(concat!("deploysim ", env!("CARGO_PKG_VERSION")))
+    };
+    let Some(dir) = dir else {
+        let mut out = Vec::new();
+        if let Err(e) = page(cmd).render(&mut out) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+        return print_bytes(&out);
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::from(1);
+    }
+    let subs: Vec<clap::Command> = cmd.get_subcommands().filter(|c| !c.is_hide_set()).cloned().collect();
+    for c in std::iter::once(cmd).chain(subs) {
+        match page(c).generate_to(dir) {
+            Ok(path) => println!("{}", path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write a man page into {}: {e}", dir.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `deploysim schema NAME` prints one schema; `--out DIR` writes them all.
+fn schema(name: Option<&str>, dir: Option<&Path>) -> ExitCode {
+    let text = |n: &str| report::schema::schema_text(n).ok_or_else(|| format!("no schema named `{n}`"));
+    let Some(dir) = dir else {
+        return match text(name.unwrap_or("run")) {
+            Ok(t) => print_bytes(t.as_bytes()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    };
+    for n in report::schema::SCHEMAS {
+        let path = dir.join(format!("{n}.json"));
+        let written = text(n).and_then(|t| {
+            std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, t)).map_err(|e| e.to_string())
+        });
+        match written {
+            Ok(()) => println!("{}", path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn lesson(
@@ -382,7 +481,7 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
         return ExitCode::from(2);
     }
     let text = match deploysim::serverless::run(scenario) {
-        Ok(s) if json => format!("{}\n", deploysim::serverless::report::json(&s)),
+        Ok(s) if json => format!("{}\n", report::schema::Versioned::new(&s).to_json()),
         Ok(s) => deploysim::serverless::report::table(&s),
         Err(e) => {
             eprintln!("error: {e}");
@@ -403,7 +502,7 @@ fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: boo
         return ExitCode::from(2);
     }
     match deploysim::topology::run(scenario) {
-        Ok(r) if json => println!("{}", r.to_json()),
+        Ok(r) if json => println!("{}", report::schema::Versioned::new(&r).to_json()),
         Ok(r) => print!("{}", r.table()),
         Err(e) => {
             eprintln!("error: {e}");
@@ -424,7 +523,7 @@ fn run_continuous(path: &Path, scenario: &deploysim::scenario::Scenario, json: b
         return ExitCode::from(2);
     }
     match deploysim::continuous::run(scenario) {
-        Ok(r) if json => println!("{}", deploysim::continuous::json(&r)),
+        Ok(r) if json => println!("{}", report::schema::Versioned::new(&r).to_json()),
         Ok(r) => print!("{}", deploysim::continuous::table(&r)),
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());

@@ -8,7 +8,7 @@ use crate::metrics::Summary;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Statistics of one metric over the seeds where it applies.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct MetricStats {
     /// Seeds where the metric applies (e.g. time to detect only where there was an abort).
     pub n: usize,
@@ -22,7 +22,7 @@ pub struct MetricStats {
 }
 
 /// Statistics of one strategy (at one sweep point).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct StrategyStats {
     pub strategy: String,
     pub runs: usize,

@@ -74,7 +74,7 @@ impl ReleaseRecord {
 
 /// DORA metrics and harm of one strategy over the stream. `None` where no release
 /// qualifies (e.g. no incident, so no time to restore).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DoraReport {
     pub strategy: String,
     pub period_days: f64,

@@ -48,7 +48,7 @@ use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::time::Time;
 
 /// The result of `deploysim run` on a continuous scenario.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ContinuousReport {
     pub scenario: String,
     pub seed: u64,

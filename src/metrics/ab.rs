@@ -60,7 +60,7 @@ impl AbTally {
 }
 
 /// One variant's results.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct VariantResult {
     pub name: String,
     pub users: u64,
@@ -76,7 +76,7 @@ pub struct VariantResult {
 }
 
 /// The experiment's report and decision.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct AbReport {
     pub variants: Vec<VariantResult>,
     pub srm_chi2: Option<f64>,

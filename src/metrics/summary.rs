@@ -8,7 +8,7 @@ use crate::sim::Simulation;
 
 /// Everything `run --json` prints. Times are seconds; `None` prints as `null` where a
 /// metric does not apply.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,

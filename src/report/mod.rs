@@ -1,10 +1,12 @@
 //! Output for people and machines: the summary table, JSON and the per-second CSV,
-//! batch tables, charts (SVG, PNG) and the HTML report.
+//! batch tables, charts (SVG, PNG), the HTML report, and the versioned `--json` documents
+//! with their JSON Schemas (`schema.rs`).
 
 pub mod build;
 pub mod charts;
 mod error;
 pub mod html;
+pub mod schema;
 
 pub use error::ReportError;
 
@@ -66,9 +68,9 @@ pub fn summary_table(s: &Summary) -> String {
     out
 }
 
-/// The summary as one JSON object.
+/// The summary as one JSON object: `run --json` (with `schema_version`, see [`schema`]).
 pub fn summary_json(s: &Summary) -> String {
-    serde_json::to_string(s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    schema::Versioned::new(s).to_json()
 }
 
 const SERIES_HEADER: &str = "t,arrivals,success_stable,success_new,success_baseline,error_stable,error_new,error_baseline,timeout_stable,timeout_new,timeout_baseline,rejected_stable,rejected_new,rejected_baseline,no_backend,latency_mean_ms,latency_p50_ms,latency_p99_ms,ready_stable,ready_new,ready_baseline,alive,share_new_pct,shadow,shadow_failed,cost";
@@ -171,10 +173,10 @@ pub fn compare_table(rows: &[(String, Summary)]) -> String {
     out
 }
 
-/// The summaries as one JSON array.
+/// The summaries as one JSON object: `compare --json`, `{"schema_version", "runs": [...]}`.
 pub fn compare_json(rows: &[(String, Summary)]) -> String {
-    let v: Vec<&Summary> = rows.iter().map(|r| &r.1).collect();
-    serde_json::to_string(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    let runs = rows.iter().map(|r| r.1.clone()).collect();
+    schema::Versioned::new(schema::CompareRuns { runs }).to_json()
 }
 
 /// The A/B report as lines of text.

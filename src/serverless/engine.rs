@@ -87,7 +87,7 @@ pub struct RequestOutcome {
 
 /// One second of the run; requests are counted in the second they ended, throttles in
 /// the second they arrived. Index 0 is version 1, index 1 version 2.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct SecondRow {
     pub t: u64,
     pub requests: [u32; 2],
@@ -103,14 +103,14 @@ pub struct SecondRow {
 }
 
 /// An alias weight change.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct WeightChange {
     pub t_s: f64,
     pub weight_pct: f64,
 }
 
 /// The result of a serverless run. Metric definitions are in the README.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ServerlessSummary {
     pub scenario: String,
     pub seed: u64,

@@ -39,7 +39,7 @@ pub enum Cause {
     Timeout,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct ServiceStats {
     pub name: String,
     /// The version it was last moved to (or runs from the start).
@@ -71,7 +71,7 @@ impl ServiceStats {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct EdgeStats {
     pub from: String,
     pub to: String,
@@ -85,13 +85,14 @@ pub struct EdgeStats {
     pub contract_errors: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SecondStats {
     pub requests: u64,
     pub failed: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "TopologyOutcome")]
 pub enum Outcome {
     #[default]
     NoPlan,
@@ -101,7 +102,8 @@ pub enum Outcome {
 }
 
 /// The result of a topology run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "TopologyReport")]
 pub struct Report {
     pub name: String,
     pub seed: u64,
