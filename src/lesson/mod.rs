@@ -10,10 +10,11 @@ pub mod player;
 pub mod run;
 pub mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::source::{self, ReadError, Source};
 use crate::scenario::{Duration, Fault, Scenario, ScenarioError, StrategySpec};
 use crate::sim::Command;
 
@@ -216,21 +217,43 @@ pub struct LoadedLesson {
     pub report: Option<std::sync::Arc<serde_json::Value>>,
 }
 
-/// Reads and checks a lesson file; errors name the file, line and field like scenario errors.
+/// Reads and checks a lesson file — a path, or the name of a shipped lesson (see
+/// [`crate::scenario::source::find`]); errors name the file, line and field like scenario
+/// errors.
 pub fn load_lesson(path: &Path) -> Result<LoadedLesson, ScenarioError> {
-    let file = path.display().to_string();
+    load_lesson_source(&source::find(path, source::Kind::Lesson)?)
+}
+
+/// Reads and checks a lesson from disk or from the shipped library; its `Path` scenario is
+/// read relative to it (among the shipped files for a shipped lesson).
+pub fn load_lesson_source(src: &Source) -> Result<LoadedLesson, ScenarioError> {
+    let file = src.to_string();
     let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
-    if meta.len() > MAX_LESSON_BYTES {
-        return Err(whole(format!("the file is {} bytes; lessons are limited to {MAX_LESSON_BYTES}", meta.len())));
+    if let Source::Disk(path) = src {
+        let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+        if meta.len() > MAX_LESSON_BYTES {
+            return Err(whole(format!("the file is {} bytes; lessons are limited to {MAX_LESSON_BYTES}", meta.len())));
+        }
     }
-    let text = std::fs::read_to_string(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_lesson(&file, &text, &base)
+    let text = src.read(MAX_LESSON_BYTES).map_err(|e| match e {
+        ReadError::TooLong => whole(format!("the file is longer than {MAX_LESSON_BYTES} bytes, the limit for lessons")),
+        e => whole(e.to_string()),
+    })?;
+    parse_lesson_in(&file, &text, src)
 }
 
 /// Parses and checks lesson text; a `Path` scenario is read relative to `base`.
 pub fn parse_lesson(file: &str, text: &str, base: &Path) -> Result<LoadedLesson, ScenarioError> {
+    // `join` resolves against a file's folder: stand for a file inside `base`.
+    parse_lesson_in(file, text, &Source::Disk(base.join("lesson.ron")))
+}
+
+/// The title of a shipped lesson, read without loading its scenario.
+pub fn title_of(text: &str) -> Option<String> {
+    crate::scenario::load::from_ron_str::<Lesson>("", text).ok().map(|l| l.title)
+}
+
+fn parse_lesson_in(file: &str, text: &str, origin: &Source) -> Result<LoadedLesson, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lesson: Lesson = crate::scenario::load::from_ron_str(file, text)?;
     let at = |field: String, message: String| {
@@ -239,9 +262,10 @@ pub fn parse_lesson(file: &str, text: &str, base: &Path) -> Result<LoadedLesson,
     };
     let scenario = match &lesson.scenario {
         ScenarioRef::Path(p) => {
-            let path: PathBuf = base.join(p);
-            crate::scenario::load_file(&path)
-                .map_err(|e| at("scenario".into(), format!("the scenario `{p}` does not load: {e}")))?
+            let does_not_load =
+                |e: &dyn std::fmt::Display| at("scenario".into(), format!("the scenario `{p}` does not load: {e}"));
+            let src = origin.join(p).map_err(|e| does_not_load(&e))?;
+            crate::scenario::load_source(&src).map_err(|e| does_not_load(&e))?
         }
         ScenarioRef::Inline(s) => {
             crate::scenario::check_scenario(s).map_err(|(field, m)| at(format!("scenario.{field}"), m))?;

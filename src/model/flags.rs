@@ -305,22 +305,20 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
-/// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]).
+/// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]): a path, or the name of a
+/// shipped flags file (see [`crate::scenario::source::find`]).
 pub fn load_flags(path: &Path) -> Result<FlagsFile, ScenarioError> {
-    let file = path.display().to_string();
+    use crate::scenario::source::{self, Kind, ReadError};
+    let src = source::find(path, Kind::Flags)?;
+    let file = src.to_string();
     let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| whole(format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(whole(format!(
+    let text = src.read(MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::TooLong => whole(format!(
             "the file is longer than {MAX_FILE_BYTES} bytes; flags files are limited to {MAX_FILE_BYTES} bytes"
-        )));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    parse_flags(&file, text)
+        )),
+        e => whole(e.to_string()),
+    })?;
+    parse_flags(&file, &text)
 }
 
 /// Parses and checks flags text; `file` is used in messages.

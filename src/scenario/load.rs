@@ -7,6 +7,7 @@ use std::path::Path;
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
+use super::source::{self, ReadError, Source};
 use super::{LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec};
 
 /// Largest scenario file accepted.
@@ -44,43 +45,35 @@ fn options() -> ron::Options {
         .with_recursion_limit(64)
 }
 
-/// Reads and checks a scenario file.
+/// Reads and checks a scenario file: a path, or the name of a shipped scenario
+/// (see [`super::source::find`]).
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = path.display().to_string();
-    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(whole(format!(
-            "the file is {} bytes; scenario files are limited to {} bytes",
-            meta.len(),
-            MAX_FILE_BYTES
-        )));
-    }
-    let bytes = read_bounded(path, MAX_FILE_BYTES)
-        .map_err(|e| whole(format!("cannot read the file: {e}")))?
-        .ok_or_else(|| {
-            whole(format!(
-                "the file is longer than {MAX_FILE_BYTES} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes"
-            ))
-        })?;
-    let text = String::from_utf8(bytes).map_err(|e| whole(format!("the file is not UTF-8 text: {e}")))?;
-    // A byte-order mark some editors write is not part of the text.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut scenario = parse_str(&file, text)?;
-    load_trace(&mut scenario, path, &file, text)?;
-    Ok(scenario)
+    load_source(&source::find(path, source::Kind::Scenario)?)
 }
 
-/// Reads a whole file, but at most `limit` bytes: `Ok(None)` if it is longer.
-///
-/// The `metadata().len()` checks cannot do this alone: devices and pipes report a length
-/// of 0, so `deploysim validate /dev/zero` (or a trace `file: "/dev/zero"`) would read
-/// until memory runs out.
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+/// Reads and checks a scenario from disk or from the shipped library.
+pub fn load_source(src: &Source) -> Result<Scenario, ScenarioError> {
+    let file = src.to_string();
+    let whole = |message: String| ScenarioError { file: file.clone(), line: 1, col: 1, field: String::new(), message };
+    if let Source::Disk(path) = src {
+        let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the file: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(whole(format!(
+                "the file is {} bytes; scenario files are limited to {} bytes",
+                meta.len(),
+                MAX_FILE_BYTES
+            )));
+        }
+    }
+    let text = src.read(MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::TooLong => whole(format!(
+            "the file is longer than {MAX_FILE_BYTES} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes"
+        )),
+        e => whole(e.to_string()),
+    })?;
+    let mut scenario = parse_str(&file, &text)?;
+    load_trace(&mut scenario, src, &file, &text)?;
+    Ok(scenario)
 }
 
 /// Parses and checks scenario text; `file` is used in messages. A `Trace` profile's rows
@@ -496,23 +489,26 @@ fn check_autoscaler(a: &super::Autoscaler) -> Check {
 }
 
 /// Reads the CSV of a `Trace` rate profile: lines `seconds,rps` with increasing seconds.
-fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(), ScenarioError> {
+fn load_trace(s: &mut Scenario, src: &Source, file: &str, text: &str) -> Result<(), ScenarioError> {
     let RateProfile::Trace(t) = &mut s.traffic.rate else {
         return Ok(());
     };
     let (line, col) = locate(text, "traffic.rate.file");
     let at_field =
         |message: String| ScenarioError { file: file.into(), line, col, field: "traffic.rate.file".into(), message };
-    let csv_path = path.parent().unwrap_or(Path::new(".")).join(&t.file);
-    let csv_name = csv_path.display().to_string();
-    let meta = std::fs::metadata(&csv_path).map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
-    if meta.len() > MAX_TRACE_BYTES {
-        return Err(at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")));
+    let csv_src = src.join(&t.file).map_err(|e| at_field(format!("cannot read trace `{}`: {e}", t.file)))?;
+    let csv_name = csv_src.to_string();
+    if let Source::Disk(csv_path) = &csv_src {
+        let meta = std::fs::metadata(csv_path).map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?;
+        if meta.len() > MAX_TRACE_BYTES {
+            return Err(at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")));
+        }
     }
-    let csv = read_bounded(&csv_path, MAX_TRACE_BYTES)
-        .map_err(|e| at_field(format!("cannot read trace `{csv_name}`: {e}")))?
-        .ok_or_else(|| at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")))?;
-    let csv = String::from_utf8(csv).map_err(|e| at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")))?;
+    let csv = csv_src.read(MAX_TRACE_BYTES).map_err(|e| match e {
+        ReadError::TooLong => at_field(format!("trace `{csv_name}` is larger than the {MAX_TRACE_BYTES}-byte limit")),
+        ReadError::Io(e) => at_field(format!("cannot read trace `{csv_name}`: {e}")),
+        ReadError::NotUtf8(e) => at_field(format!("trace `{csv_name}` is not UTF-8 text: {e}")),
+    })?;
     let rows = parse_trace(&csv).map_err(|(line, message)| ScenarioError {
         file: csv_name.clone(),
         line,

@@ -6,9 +6,10 @@
 //! exhaust memory.
 
 pub(crate) mod load;
+pub mod source;
 pub mod values;
 
-pub use load::{ScenarioError, check_scenario, load_file, parse_str, to_ron_string};
+pub use load::{MAX_FILE_BYTES, ScenarioError, check_scenario, load_file, load_source, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
 pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probability, Rps};
 
