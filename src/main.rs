@@ -9,6 +9,7 @@ use deploysim::report;
 
 mod cli_batch;
 use deploysim::scenario::load_file;
+use deploysim::scenario::source::{self, Kind};
 
 /// The exit codes, shown under `--help`.
 const EXIT_CODES: &str = "\
@@ -35,7 +36,7 @@ struct Cli {
 enum Cmd {
     /// Run a scenario (and its no-rollout baseline on the same seed) and print the summary.
     Run {
-        /// Scenario file (RON).
+        /// Scenario file (RON), or the name of a shipped scenario (`deploysim scenarios`).
         scenario: PathBuf,
         /// Seed for every random stream; overrides the file's `seed`.
         #[arg(long)]
@@ -52,12 +53,14 @@ enum Cmd {
     },
     /// Run many seeds per strategy in parallel and report distributions.
     Batch {
+        /// Scenario file (RON), or the name of a shipped scenario (`deploysim scenarios`).
         scenario: PathBuf,
         #[command(flatten)]
         opts: BatchOpts,
     },
     /// Run a grid over scenario parameters (`--set PATH=V1,V2`), many seeds per point.
     Sweep {
+        /// Scenario file (RON), or the name of a shipped scenario (`deploysim scenarios`).
         scenario: PathBuf,
         /// A parameter and its values, e.g. `release.defects[0].ErrorRate=0.01,0.05`.
         #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
@@ -75,6 +78,7 @@ enum Cmd {
     /// Run the scenario's rollout under several strategies on the same seed — the same
     /// users, requests, faults and defects — and print them side by side.
     Compare {
+        /// Scenario file (RON), or the name of a shipped scenario (`deploysim scenarios`).
         scenario: PathBuf,
         /// Comma-separated names: from the scenario's `compare` list or built in
         /// (none, recreate, rolling, blue-green, canary, flagger, codedeploy,
@@ -92,7 +96,8 @@ enum Cmd {
     },
     /// Show, per user, whether each flag of a flags file is on and which rule decided it.
     Flags {
-        /// A flags file: `Flags(flags: [Flag(name: "...", rules: [...])])`.
+        /// A flags file: `Flags(flags: [Flag(name: "...", rules: [...])])`, or the name of a
+        /// shipped one (`checkout`).
         file: PathBuf,
         /// User ids; `ID@SEGMENT` puts a user in a segment (default segment: `default`).
         #[arg(long, num_args = 1.., required = true)]
@@ -100,7 +105,7 @@ enum Cmd {
     },
     /// Open the desktop app (the same as no command).
     Gui {
-        /// Scenario to open (default: a canary with a bad release).
+        /// Scenario file or shipped name to open (default: a canary with a bad release).
         scenario: Option<PathBuf>,
         /// Save a PNG of the window and exit.
         #[arg(long, value_name = "FILE")]
@@ -115,7 +120,7 @@ enum Cmd {
     /// Play a lesson: in the app (presenter mode with `--presenter`), in the terminal
     /// (`--text`), or write every step's figure for slides (`--export DIR`).
     Lesson {
-        /// Lesson file (RON), e.g. `scenarios/lessons/canary.ron`.
+        /// Lesson file (RON), or the name of a shipped lesson (`deploysim lessons`), e.g. `canary`.
         lesson: PathBuf,
         /// Play in the terminal: narration, questions, revealed answers and numbers. Without
         /// terminal input it plays straight through and reveals every answer.
@@ -137,6 +142,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         screenshot: Option<PathBuf>,
     },
+    /// List the scenarios built into deploysim: `deploysim run NAME` runs one.
+    Scenarios,
+    /// List the lessons built into deploysim: `deploysim lesson NAME` plays one.
+    Lessons,
     /// Check scenario files and report every error with file, line and column.
     Validate {
         #[arg(required = true)]
@@ -212,6 +221,8 @@ fn main() -> ExitCode {
             cli_batch::merge(&parts, out.json, out.csv.as_deref(), out.report.as_deref())
         }
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Scenarios) => list_shipped(Kind::Scenario),
+        Some(Cmd::Lessons) => list_shipped(Kind::Lesson),
         Some(Cmd::Compare { scenario, strategies, seed, json, report }) => {
             compare(&scenario, strategies.as_deref(), seed, json, report.as_deref())
         }
@@ -410,7 +421,10 @@ fn write_report(
     let r = report::html::Report {
         title: title.to_string(),
         command: command_line(),
-        scenario_text: std::fs::read_to_string(path).unwrap_or_default(),
+        scenario_text: source::find(path, Kind::Scenario)
+            .ok()
+            .and_then(|src| src.read(deploysim::scenario::MAX_FILE_BYTES).ok())
+            .unwrap_or_default(),
         tables,
         charts: charts?,
     };
@@ -622,6 +636,28 @@ fn flags(path: &Path, users: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `scenarios` and `lessons`: each shipped file's name and its own name or title.
+fn list_shipped(kind: Kind) -> ExitCode {
+    let rows: Vec<(&str, String)> = source::shipped(kind)
+        .map(|(name, f)| {
+            let title = match kind {
+                Kind::Lesson => deploysim::lesson::title_of(f.text),
+                _ => deploysim::scenario::parse_str(name, f.text).ok().map(|s| s.name),
+            };
+            (name, title.unwrap_or_default())
+        })
+        .collect();
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, title) in rows {
+        out.push_str(format!("{name:width$}  {title}").trim_end());
+        out.push('\n');
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    ExitCode::SUCCESS
+}
+
 /// A lesson file starts (after comments) with `Lesson(`.
 fn is_lesson(path: &Path) -> bool {
     use std::io::Read;
@@ -691,7 +727,8 @@ fn gui(
 fn gui(_: Option<PathBuf>, _: Option<PathBuf>, _: Option<String>, _: Option<Vec<String>>) -> ExitCode {
     eprintln!(
         "deploysim: this build has no desktop app (built without the `gui` feature).\n\
-         Run a scenario headless:  deploysim run scenarios/rolling.ron\n\
+         Run a scenario headless:  deploysim run rolling\n\
+         Shipped scenarios:        deploysim scenarios\n\
          All commands:             deploysim --help"
     );
     ExitCode::from(2)

@@ -99,6 +99,29 @@ fn compare_view_renders() {
     let _ = std::fs::remove_file(png);
 }
 
+/// Started outside the checkout, the app takes its fonts and window icon from the files
+/// built into it, and opens a shipped scenario by name.
+#[test]
+fn fonts_and_icon_come_from_the_embedded_assets() {
+    let dir = std::env::temp_dir().join(format!("deploysim-smoke-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let out = dir.join("shot.png");
+    let o = Command::new(xvfb_run())
+        .args(["-a", "-s", &format!("-screen 0 {WIDTH}x{HEIGHT}x24"), env!("CARGO_BIN_EXE_deploysim"), "gui"])
+        .args(["rolling-bad-release", "--at", "2m", "--screenshot"])
+        .arg(&out)
+        .current_dir(&dir)
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start xvfb-run: {e}"));
+    let log = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "exit {:?}\n{log}", o.status);
+    assert!(log.contains("interface fonts loaded from embedded://deploysim/fonts"), "{log}");
+    assert!(log.contains("window icon set from embedded://deploysim/icons/deploysim.png"), "{log}");
+    check(&out, "embedded-assets");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Without a display the app says so and points to the headless commands.
 #[test]
 fn without_a_display_the_app_explains_itself() {

@@ -11,6 +11,7 @@
 //! panels, charts, compare view) and [`ScreenshotPlugin`] (`--screenshot`). The first two
 //! need no window and are tested headless.
 
+mod assets;
 mod fleet_view;
 pub mod lesson;
 mod scene;
@@ -24,6 +25,7 @@ use bevy::prelude::*;
 use bevy::window::WindowResolution;
 use bevy_egui::EguiPlugin;
 
+pub use assets::{AppAssets, AssetsPlugin};
 pub use fleet_view::{FleetViewPlugin, InstanceView, SceneRect, layout_pools};
 pub use scene::ScenePlugin;
 pub use screenshot::{ScreenshotPlan, ScreenshotPlugin};
@@ -53,14 +55,14 @@ pub fn display_available() -> bool {
 pub fn run(opts: AppOptions) -> Result<(), String> {
     if !display_available() {
         return Err("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n\
-             Headless commands work anywhere:\n  deploysim run scenarios/canary-bad-release.ron\n  \
-             deploysim compare scenarios/compare-bad-release.ron\n  deploysim validate scenarios/*.ron\n\
+             Headless commands work anywhere:\n  deploysim run canary-bad-release\n  \
+             deploysim compare compare-bad-release\n  deploysim scenarios\n\
              Under Xvfb: xvfb-run -a deploysim gui --screenshot out.png --at 6m"
             .into());
     }
     let mut session = match &opts.scenario {
         Some(p) => Session::from_path(p).map_err(|e| e.to_string())?,
-        None => Session::from_text("canary-bad-release.ron", DEFAULT_SCENARIO, None).map_err(|e| e.to_string())?,
+        None => Session::from_text("canary-bad-release", DEFAULT_SCENARIO, None).map_err(|e| e.to_string())?,
     };
     let mut ui = UiState::default();
     if let Some(names) = &opts.compare {
@@ -84,7 +86,7 @@ pub fn run(opts: AppOptions) -> Result<(), String> {
         }),
         ..default()
     }))
-    .add_plugins(EguiPlugin::default())
+    .add_plugins((EguiPlugin::default(), AssetsPlugin))
     .insert_resource(ClearColor(Color::srgb(0.07, 0.08, 0.10)))
     .insert_resource(session)
     .insert_resource(ui)
@@ -143,7 +145,7 @@ pub fn run_lesson(
         }),
         ..default()
     }))
-    .add_plugins(EguiPlugin::default())
+    .add_plugins((EguiPlugin::default(), AssetsPlugin))
     .insert_resource(ClearColor(if presenter { Color::BLACK } else { Color::srgb(0.07, 0.08, 0.10) }))
     .insert_resource(session)
     .insert_resource(ui)

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 use bevy::render::view::window::screenshot::{Screenshot, save_to_disk};
 
-/// Frames rendered before the screenshot, so the interface has laid itself out.
+/// Frames rendered before the screenshot, once the interface fonts are in, so the
+/// interface has laid itself out in them.
 const SETTLE_FRAMES: u32 = 12;
 /// Frames to wait for the file before giving up.
 const GIVE_UP_FRAMES: u32 = 1200;
@@ -14,13 +15,15 @@ const GIVE_UP_FRAMES: u32 = 1200;
 pub struct ScreenshotPlan {
     pub path: PathBuf,
     frames: u32,
+    /// Frames since the fonts were installed.
+    settled: u32,
     requested: bool,
 }
 
 impl ScreenshotPlan {
     pub fn new(path: PathBuf) -> ScreenshotPlan {
         let _ = std::fs::remove_file(&path);
-        ScreenshotPlan { path, frames: 0, requested: false }
+        ScreenshotPlan { path, frames: 0, settled: 0, requested: false }
     }
 }
 
@@ -32,10 +35,18 @@ impl Plugin for ScreenshotPlugin {
     }
 }
 
-fn take_screenshot(mut commands: Commands, plan: Option<ResMut<ScreenshotPlan>>, mut exit: MessageWriter<AppExit>) {
+fn take_screenshot(
+    mut commands: Commands,
+    plan: Option<ResMut<ScreenshotPlan>>,
+    assets: Option<Res<super::AppAssets>>,
+    mut exit: MessageWriter<AppExit>,
+) {
     let Some(mut plan) = plan else { return };
     plan.frames += 1;
-    if !plan.requested && plan.frames >= SETTLE_FRAMES {
+    if assets.is_none_or(|a| a.fonts_installed) {
+        plan.settled += 1;
+    }
+    if !plan.requested && plan.settled >= SETTLE_FRAMES {
         commands.spawn(Screenshot::primary_window()).observe(save_to_disk(plan.path.clone()));
         plan.requested = true;
         return;

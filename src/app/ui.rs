@@ -34,7 +34,7 @@ pub struct UiState {
     pub open_path: String,
     pub save_path: String,
     pub seed: u64,
-    /// Scenario files found under `scenarios/`.
+    /// The shipped scenarios, by name (built into the binary).
     pub files: Vec<PathBuf>,
     /// Chart window, simulated seconds.
     pub chart_secs: usize,
@@ -44,14 +44,9 @@ pub struct UiState {
 
 impl Default for UiState {
     fn default() -> Self {
-        let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
+        let files = crate::scenario::source::shipped(crate::scenario::source::Kind::Scenario)
+            .map(|(name, _)| PathBuf::from(name))
+            .collect();
         UiState {
             compare: false,
             compare_names: vec!["canary".into(), "blue-green".into()],

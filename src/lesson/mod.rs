@@ -10,10 +10,11 @@ pub mod player;
 pub mod run;
 pub mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::source::{self, Source};
 use crate::scenario::{Duration, Fault, Scenario, ScenarioError, ScenarioErrorKind, StrategySpec};
 use crate::sim::Command;
 
@@ -216,35 +217,45 @@ pub struct LoadedLesson {
     pub report: Option<std::sync::Arc<serde_json::Value>>,
 }
 
-/// Reads and checks a lesson file; errors name the file, line and field like scenario errors.
+/// Reads and checks a lesson file — a path, or the name of a shipped lesson (see
+/// [`crate::scenario::source::find`]); errors name the file, line and field like scenario
+/// errors.
 pub fn load_lesson(path: &Path) -> Result<LoadedLesson, ScenarioError> {
-    let file = path.display().to_string();
-    let whole = |kind| ScenarioError::whole(file.clone(), kind);
-    let cannot_read = |e: std::io::Error| whole(ScenarioErrorKind::Read { reason: e.to_string() });
-    let meta = std::fs::metadata(path).map_err(cannot_read)?;
-    if meta.len() > MAX_LESSON_BYTES {
-        return Err(whole(ScenarioErrorKind::TooLarge {
-            what: "lesson",
-            len: Some(meta.len()),
-            limit: MAX_LESSON_BYTES,
-        }));
-    }
-    let text = std::fs::read_to_string(path).map_err(cannot_read)?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_lesson(&file, &text, &base)
+    load_lesson_source(&source::find(path, source::Kind::Lesson)?)
+}
+
+/// Reads and checks a lesson from disk or from the shipped library; its `Path` scenario is
+/// read relative to it (among the shipped files for a shipped lesson).
+pub fn load_lesson_source(src: &Source) -> Result<LoadedLesson, ScenarioError> {
+    let file = src.to_string();
+    let text = crate::scenario::load::read_source(src, &file, "lesson", MAX_LESSON_BYTES)?;
+    parse_lesson_in(&file, &text, src)
 }
 
 /// Parses and checks lesson text; a `Path` scenario is read relative to `base`.
 pub fn parse_lesson(file: &str, text: &str, base: &Path) -> Result<LoadedLesson, ScenarioError> {
+    // `join` resolves against a file's folder: stand for a file inside `base`.
+    parse_lesson_in(file, text, &Source::Disk(base.join("lesson.ron")))
+}
+
+/// The title of a shipped lesson, read without loading its scenario.
+pub fn title_of(text: &str) -> Option<String> {
+    crate::scenario::load::from_ron_str::<Lesson>("", text).ok().map(|l| l.title)
+}
+
+fn parse_lesson_in(file: &str, text: &str, origin: &Source) -> Result<LoadedLesson, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lesson: Lesson = crate::scenario::load::from_ron_str(file, text)?;
     let at = |field: String, kind| ScenarioError::in_field(file, text, field, kind);
     let scenario = match &lesson.scenario {
         ScenarioRef::Path(p) => {
-            let path: PathBuf = base.join(p);
-            crate::scenario::load_file(&path).map_err(|e| {
+            let does_not_load = |e: ScenarioError| {
                 at("scenario".into(), ScenarioErrorKind::LessonScenario { path: p.clone(), error: Box::new(e) })
-            })?
+            };
+            let src = origin
+                .join(p)
+                .map_err(|reason| does_not_load(ScenarioError::whole(p.clone(), ScenarioErrorKind::Read { reason })))?;
+            crate::scenario::load_source(&src).map_err(does_not_load)?
         }
         ScenarioRef::Inline(s) => {
             crate::scenario::check_scenario(s)

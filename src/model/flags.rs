@@ -304,20 +304,14 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
-/// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]).
+/// Reads and checks a flags file (at most [`MAX_FILE_BYTES`]): a path, or the name of a
+/// shipped flags file (see [`crate::scenario::source::find`]).
 pub fn load_flags(path: &Path) -> Result<FlagsFile, ScenarioError> {
-    let file = path.display().to_string();
-    let whole = |kind| ScenarioError::whole(file.clone(), kind);
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| whole(ScenarioErrorKind::Read { reason: e.to_string() }))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(whole(ScenarioErrorKind::TooLarge { what: "flags", len: None, limit: MAX_FILE_BYTES }));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| whole(ScenarioErrorKind::NotUtf8(e.utf8_error())))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    parse_flags(&file, text)
+    use crate::scenario::source::{self, Kind};
+    let src = source::find(path, Kind::Flags)?;
+    let file = src.to_string();
+    let text = crate::scenario::load::read_source(&src, &file, "flags", MAX_FILE_BYTES)?;
+    parse_flags(&file, &text)
 }
 
 /// Parses and checks flags text; `file` is used in messages.

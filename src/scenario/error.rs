@@ -9,6 +9,9 @@ pub enum ScenarioErrorKind {
     /// The file cannot be opened or read (the operating system's reason).
     #[error("cannot read the file: {reason}")]
     Read { reason: String },
+    /// A name that is neither a file nor a shipped file of its kind.
+    #[error("there is no such file, and no shipped {noun} of that name; the shipped {noun}s are: {names}")]
+    UnknownName { noun: &'static str, names: String },
     /// The file is longer than files of its kind may be.
     #[error("{}", too_large(.what, *.len, *.limit))]
     TooLarge {

@@ -7,6 +7,7 @@ use ron::extensions::Extensions;
 use serde::Deserialize;
 
 use super::error::{ScenarioError, ScenarioErrorKind};
+use super::source::{self, ReadError, Source};
 use super::{LatencyDist, MAX_EXPECTED_REQUESTS, MAX_SIM_DURATION_S, RateProfile, Scenario, StrategySpec};
 
 /// Largest scenario file accepted.
@@ -20,35 +21,35 @@ fn options() -> ron::Options {
         .with_recursion_limit(64)
 }
 
-/// Reads and checks a scenario file.
+/// Reads and checks a scenario file: a path, or the name of a shipped scenario
+/// (see [`super::source::find`]).
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = path.display().to_string();
-    let whole = |kind| ScenarioError::whole(file.clone(), kind);
-    let cannot_read = |e: std::io::Error| whole(ScenarioErrorKind::Read { reason: e.to_string() });
-    let too_large = |len| whole(ScenarioErrorKind::TooLarge { what: "scenario", len, limit: MAX_FILE_BYTES });
-    let meta = std::fs::metadata(path).map_err(cannot_read)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(Some(meta.len())));
-    }
-    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(cannot_read)?.ok_or_else(|| too_large(None))?;
-    let text = String::from_utf8(bytes).map_err(|e| whole(ScenarioErrorKind::NotUtf8(e.utf8_error())))?;
-    // A byte-order mark some editors write is not part of the text.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut scenario = parse_str(&file, text)?;
-    load_trace(&mut scenario, path, &file, text)?;
+    load_source(&source::find(path, source::Kind::Scenario)?)
+}
+
+/// Reads and checks a scenario from disk or from the shipped library.
+pub fn load_source(src: &Source) -> Result<Scenario, ScenarioError> {
+    let file = src.to_string();
+    let text = read_source(src, &file, "scenario", MAX_FILE_BYTES)?;
+    let mut scenario = parse_str(&file, &text)?;
+    load_trace(&mut scenario, src, &file, &text)?;
     Ok(scenario)
 }
 
-/// Reads a whole file, but at most `limit` bytes: `Ok(None)` if it is longer.
-///
-/// The `metadata().len()` checks cannot do this alone: devices and pipes report a length
-/// of 0, so `deploysim validate /dev/zero` (or a trace `file: "/dev/zero"`) would read
-/// until memory runs out.
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+/// The text of a scenario, lesson or flags file (`what`), at most `limit` bytes.
+pub(crate) fn read_source(src: &Source, file: &str, what: &'static str, limit: u64) -> Result<String, ScenarioError> {
+    let whole = |kind| ScenarioError::whole(file, kind);
+    if let Source::Disk(path) = src {
+        let meta = std::fs::metadata(path).map_err(|e| whole(ScenarioErrorKind::Read { reason: e.to_string() }))?;
+        if meta.len() > limit {
+            return Err(whole(ScenarioErrorKind::TooLarge { what, len: Some(meta.len()), limit }));
+        }
+    }
+    src.read(limit).map_err(|e| match e {
+        ReadError::TooLong => whole(ScenarioErrorKind::TooLarge { what, len: None, limit }),
+        ReadError::Io(e) => whole(ScenarioErrorKind::Read { reason: e.to_string() }),
+        ReadError::NotUtf8(e) => whole(ScenarioErrorKind::NotUtf8(e.utf8_error())),
+    })
 }
 
 /// Parses and checks scenario text; `file` is used in messages. A `Trace` profile's rows
@@ -464,23 +465,29 @@ fn check_autoscaler(a: &super::Autoscaler) -> Check {
 }
 
 /// Reads the CSV of a `Trace` rate profile: lines `seconds,rps` with increasing seconds.
-fn load_trace(s: &mut Scenario, path: &Path, file: &str, text: &str) -> Result<(), ScenarioError> {
+fn load_trace(s: &mut Scenario, src: &Source, file: &str, text: &str) -> Result<(), ScenarioError> {
     let RateProfile::Trace(t) = &mut s.traffic.rate else {
         return Ok(());
     };
     let at_field = |kind| ScenarioError::in_field(file, text, "traffic.rate.file", kind);
-    let csv_path = path.parent().unwrap_or(Path::new(".")).join(&t.file);
-    let trace = csv_path.display().to_string();
-    let cannot_read =
-        |e: std::io::Error| at_field(ScenarioErrorKind::TraceRead { trace: trace.clone(), reason: e.to_string() });
+    let csv_src =
+        src.join(&t.file).map_err(|e| at_field(ScenarioErrorKind::TraceRead { trace: t.file.clone(), reason: e }))?;
+    let trace = csv_src.to_string();
     let too_large = || at_field(ScenarioErrorKind::TraceTooLarge { trace: trace.clone(), limit: MAX_TRACE_BYTES });
-    let meta = std::fs::metadata(&csv_path).map_err(cannot_read)?;
-    if meta.len() > MAX_TRACE_BYTES {
-        return Err(too_large());
+    if let Source::Disk(csv_path) = &csv_src {
+        let meta = std::fs::metadata(csv_path)
+            .map_err(|e| at_field(ScenarioErrorKind::TraceRead { trace: trace.clone(), reason: e.to_string() }))?;
+        if meta.len() > MAX_TRACE_BYTES {
+            return Err(too_large());
+        }
     }
-    let csv = read_bounded(&csv_path, MAX_TRACE_BYTES).map_err(cannot_read)?.ok_or_else(too_large)?;
-    let csv = String::from_utf8(csv)
-        .map_err(|e| at_field(ScenarioErrorKind::TraceNotUtf8 { trace: trace.clone(), error: e.utf8_error() }))?;
+    let csv = csv_src.read(MAX_TRACE_BYTES).map_err(|e| match e {
+        ReadError::TooLong => too_large(),
+        ReadError::Io(e) => at_field(ScenarioErrorKind::TraceRead { trace: trace.clone(), reason: e.to_string() }),
+        ReadError::NotUtf8(e) => {
+            at_field(ScenarioErrorKind::TraceNotUtf8 { trace: trace.clone(), error: e.utf8_error() })
+        }
+    })?;
     let rows = parse_trace(&csv).map_err(|(line, message)| {
         // The whole row is the span.
         let width = csv.lines().nth(line - 1).map_or(0, |l| l.chars().count());

@@ -8,10 +8,11 @@
 pub mod diagnostic;
 mod error;
 pub(crate) mod load;
+pub mod source;
 pub mod values;
 
 pub use error::{ScenarioError, ScenarioErrorKind};
-pub use load::{check_scenario, load_file, parse_str, to_ron_string};
+pub use load::{MAX_FILE_BYTES, check_scenario, load_file, load_source, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
 pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probability, Rps};
 
