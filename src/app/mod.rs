@@ -17,6 +17,7 @@ pub mod lesson;
 mod scene;
 mod screenshot;
 mod session;
+pub use session::SessionError;
 mod ui;
 
 use std::path::PathBuf;
@@ -51,24 +52,38 @@ pub fn display_available() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
+/// Why the app could not open or ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(
+        "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+         Headless commands work anywhere:\n  deploysim run canary-bad-release\n  \
+         deploysim compare compare-bad-release\n  deploysim scenarios\n\
+         Under Xvfb: xvfb-run -a deploysim gui --screenshot out.png --at 6m"
+    )]
+    NoDisplay,
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    #[error("--compare: {0}")]
+    Compare(session::SessionError),
+    #[error("the app exited with code {0}")]
+    Exit(std::num::NonZero<u8>),
+}
+
 /// Opens the window and runs until it is closed (or the screenshot is taken).
-pub fn run(opts: AppOptions) -> Result<(), String> {
+pub fn run(opts: AppOptions) -> Result<(), AppError> {
     if !display_available() {
-        return Err("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).\n\
-             Headless commands work anywhere:\n  deploysim run canary-bad-release\n  \
-             deploysim compare compare-bad-release\n  deploysim scenarios\n\
-             Under Xvfb: xvfb-run -a deploysim gui --screenshot out.png --at 6m"
-            .into());
+        return Err(AppError::NoDisplay);
     }
     let mut session = match &opts.scenario {
-        Some(p) => Session::from_path(p).map_err(|e| e.to_string())?,
-        None => Session::from_text("canary-bad-release", DEFAULT_SCENARIO, None).map_err(|e| e.to_string())?,
+        Some(p) => Session::from_path(p)?,
+        None => Session::from_text("canary-bad-release", DEFAULT_SCENARIO, None)?,
     };
     let mut ui = UiState::default();
     if let Some(names) = &opts.compare {
         ui.compare_names = names.clone();
         ui.compare = true;
-        session.start_compare(names).map_err(|e| format!("--compare: {e}"))?;
+        session.start_compare(names).map_err(AppError::Compare)?;
     }
     if let Some(at) = opts.at {
         session.jump_to(at);
@@ -102,7 +117,7 @@ pub fn run(opts: AppOptions) -> Result<(), String> {
     }
     match app.run() {
         AppExit::Success => Ok(()),
-        AppExit::Error(code) => Err(format!("the app exited with code {code}")),
+        AppExit::Error(code) => Err(AppError::Exit(code)),
     }
 }
 

@@ -16,6 +16,19 @@ pub fn load_scenario_text(name: &str, text: &str) -> Result<Scenario, ScenarioEr
     parse_str(name, text)
 }
 
+/// Why the session could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    UnknownStrategy(#[from] crate::UnknownStrategy),
+    #[error("this scenario has no release to {0}")]
+    NoRelease(&'static str),
+    #[error("cannot write the session as RON: {0}")]
+    Serialize(#[from] ron::Error),
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
 /// One strategy in the compare view.
 pub struct Lane {
     pub name: String,
@@ -128,11 +141,13 @@ impl Session {
 
     /// Runs this scenario under another strategy (by name, from its `compare` list or
     /// built in).
-    pub fn set_strategy(&mut self, name: &str) -> Result<(), String> {
-        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()])).map_err(|e| e.to_string())?;
-        let (_, spec) = variants.into_iter().next().ok_or("no such strategy")?;
+    pub fn set_strategy(&mut self, name: &str) -> Result<(), SessionError> {
+        let variants = crate::compare_variants(&self.scenario, Some(&[name.to_string()]))?;
+        let Some((_, spec)) = variants.into_iter().next() else {
+            return Ok(());
+        };
         if self.scenario.release.is_none() && !matches!(spec, StrategySpec::None) {
-            return Err("this scenario has no release to roll out".into());
+            return Err(SessionError::NoRelease("roll out"));
         }
         self.scenario.strategy = spec;
         self.restart();
@@ -151,11 +166,11 @@ impl Session {
     }
 
     /// Opens the compare view: one lane per strategy, same scenario and seed.
-    pub fn start_compare(&mut self, names: &[String]) -> Result<(), String> {
+    pub fn start_compare(&mut self, names: &[String]) -> Result<(), SessionError> {
         if self.scenario.release.is_none() {
-            return Err("this scenario has no release to compare strategies on".into());
+            return Err(SessionError::NoRelease("compare strategies on"));
         }
-        let variants = crate::compare_variants(&self.scenario, Some(names)).map_err(|e| e.to_string())?;
+        let variants = crate::compare_variants(&self.scenario, Some(names))?;
         self.lanes = variants
             .into_iter()
             .take(4)
@@ -239,11 +254,11 @@ impl Session {
     }
 
     /// Writes the scenario with this session's commands, so that it replays exactly.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), SessionError> {
         let s = self.sim.session_scenario();
-        let text = to_ron_string(&s).map_err(|e| e.to_string())?;
+        let text = to_ron_string(&s)?;
         std::fs::write(path, format!("// Saved deploysim session: replays every command made.\n{text}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .map_err(|source| SessionError::Write { path: path.to_path_buf(), source })
     }
 }
 
@@ -302,16 +317,16 @@ fn apply_actions(mut actions: ResMut<Actions>, mut session: ResMut<Session>) {
             },
             Action::SetStrategy(name) => {
                 if let Err(e) = s.set_strategy(&name) {
-                    s.message = Some(e);
+                    s.message = Some(e.to_string());
                 }
             }
             Action::Save(path) => match s.save(&path) {
                 Ok(()) => s.message = Some(format!("saved {}", path.display())),
-                Err(e) => s.message = Some(e),
+                Err(e) => s.message = Some(e.to_string()),
             },
             Action::Compare(Some(names)) => {
                 if let Err(e) = s.start_compare(&names) {
-                    s.message = Some(e);
+                    s.message = Some(e.to_string());
                 }
             }
             Action::Compare(None) => s.stop_compare(),

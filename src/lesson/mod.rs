@@ -252,9 +252,9 @@ fn parse_lesson_in(file: &str, text: &str, origin: &Source) -> Result<LoadedLess
             let does_not_load = |e: ScenarioError| {
                 at("scenario".into(), ScenarioErrorKind::LessonScenario { path: p.clone(), error: Box::new(e) })
             };
-            let src = origin
-                .join(p)
-                .map_err(|reason| does_not_load(ScenarioError::whole(p.clone(), ScenarioErrorKind::Read { reason })))?;
+            let src = origin.join(p).map_err(|reason| {
+                does_not_load(ScenarioError::whole(p.clone(), ScenarioErrorKind::Read { reason: reason.to_string() }))
+            })?;
             crate::scenario::load_source(&src).map_err(does_not_load)?
         }
         ScenarioRef::Inline(s) => {

@@ -1,5 +1,6 @@
 //! Charts as SVG (plotters) and PNG (the SVG rasterised with resvg, text set in the
-//! Ubuntu font that egui ships, so no system fonts are needed).
+//! app's own font from `assets/fonts`, built into the binary, so no system fonts are
+//! needed).
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -178,11 +179,14 @@ pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, ReportError> {
     svg_to_png_width(svg, None)
 }
 
+/// The font chart text is set in: the app's interface font.
+const CHART_FONT: &[u8] = include_bytes!("../../assets/fonts/Ubuntu-Light.ttf");
+
 /// Rasterises an SVG chart to PNG, scaled to `width` pixels (aspect kept) if given.
 pub fn svg_to_png_width(svg: &str, width: Option<u32>) -> Result<Vec<u8>, ReportError> {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
-    db.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
+    db.load_font_data(CHART_FONT.to_vec());
     db.set_sans_serif_family("Ubuntu");
     opt.font_family = "Ubuntu".into();
     let tree = usvg::Tree::from_str(svg, &opt)?;

@@ -470,8 +470,9 @@ fn load_trace(s: &mut Scenario, src: &Source, file: &str, text: &str) -> Result<
         return Ok(());
     };
     let at_field = |kind| ScenarioError::in_field(file, text, "traffic.rate.file", kind);
-    let csv_src =
-        src.join(&t.file).map_err(|e| at_field(ScenarioErrorKind::TraceRead { trace: t.file.clone(), reason: e }))?;
+    let csv_src = src
+        .join(&t.file)
+        .map_err(|e| at_field(ScenarioErrorKind::TraceRead { trace: t.file.clone(), reason: e.to_string() }))?;
     let trace = csv_src.to_string();
     let too_large = || at_field(ScenarioErrorKind::TraceTooLarge { trace: trace.clone(), limit: MAX_TRACE_BYTES });
     if let Source::Disk(csv_path) = &csv_src {

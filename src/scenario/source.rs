@@ -89,22 +89,24 @@ impl fmt::Display for Source {
 }
 
 /// Why a file could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    #[error("cannot read the file: {0}")]
     Io(std::io::Error),
     /// Longer than the limit it was read with.
+    #[error("the file is too long")]
     TooLong,
+    #[error("the file is not UTF-8 text: {0}")]
     NotUtf8(std::string::FromUtf8Error),
 }
 
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Io(e) => write!(f, "cannot read the file: {e}"),
-            ReadError::TooLong => write!(f, "the file is too long"),
-            ReadError::NotUtf8(e) => write!(f, "the file is not UTF-8 text: {e}"),
-        }
-    }
+/// Why a file named inside another could not be found.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum JoinError {
+    #[error("`{rel}` is outside the shipped scenarios")]
+    OutsideShipped { rel: String },
+    #[error("there is no shipped file scenarios/{path}")]
+    NotShipped { path: String },
 }
 
 impl Source {
@@ -137,7 +139,7 @@ impl Source {
     /// A file named by `rel` inside this one, relative to this file's folder: beside a
     /// file on disk, or among the shipped files for a shipped one (an absolute path is
     /// always on disk).
-    pub fn join(&self, rel: &str) -> Result<Source, String> {
+    pub fn join(&self, rel: &str) -> Result<Source, JoinError> {
         match self {
             Source::Disk(path) => Ok(Source::Disk(path.parent().unwrap_or(Path::new(".")).join(rel))),
             Source::Shipped(_) if Path::new(rel).is_absolute() => Ok(Source::Disk(PathBuf::from(rel))),
@@ -149,18 +151,14 @@ impl Source {
                         "" | "." => {}
                         ".." => {
                             if parts.pop().is_none() {
-                                return Err(format!("`{rel}` is outside the shipped scenarios"));
+                                return Err(JoinError::OutsideShipped { rel: rel.to_string() });
                             }
                         }
                         p => parts.push(p),
                     }
                 }
                 let path = parts.join("/");
-                SHIPPED
-                    .iter()
-                    .find(|f| f.path == path)
-                    .map(Source::Shipped)
-                    .ok_or_else(|| format!("there is no shipped file scenarios/{path}"))
+                SHIPPED.iter().find(|f| f.path == path).map(Source::Shipped).ok_or(JoinError::NotShipped { path })
             }
         }
     }
@@ -235,7 +233,7 @@ mod tests {
         assert_eq!(target, Source::Shipped(shipped_named(Kind::Scenario, "rolling").expect("rolling")));
         assert_eq!(lesson.join("./canary.ron"), Ok(Source::Shipped(shipped_named(Kind::Lesson, "canary").unwrap())));
         assert!(lesson.join("../../etc/passwd").is_err());
-        assert!(lesson.join("../no-such.ron").unwrap_err().contains("scenarios/no-such.ron"));
+        assert!(lesson.join("../no-such.ron").unwrap_err().to_string().contains("scenarios/no-such.ron"));
         assert_eq!(lesson.to_string(), "shipped:scenarios/lessons/rolling.ron");
     }
 
