@@ -11,6 +11,7 @@
 pub mod app;
 pub mod batch;
 pub mod continuous;
+pub mod des;
 pub mod lesson;
 pub mod metrics;
 pub mod model;
@@ -63,7 +64,7 @@ pub fn run(scenario: &Scenario) -> RunResult {
     if matches!(scenario.strategy, StrategySpec::None) {
         let mut run = Simulation::new(Arc::new(scenario.clone()));
         run.run_to_end();
-        let summary = metrics::Summary::compute(&run, &run);
+        let summary = run.summary(&run);
         return RunResult { baseline: run.clone(), run, summary };
     }
     let (b, tape) = finished_baseline(scenario);
@@ -89,7 +90,7 @@ pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
 fn run_against_with(scenario: &Scenario, baseline: Simulation, tape: Option<Arc<RequestTape>>) -> RunResult {
     let mut run = Simulation::with_tape(Arc::new(scenario.clone()), tape);
     run.run_to_end();
-    let summary = metrics::Summary::compute(&run, &baseline);
+    let summary = run.summary(&baseline);
     RunResult { run, baseline, summary }
 }
 

@@ -622,7 +622,7 @@ fn compare(
 }
 
 fn flags(path: &Path, users: &[String]) -> ExitCode {
-    let file = match deploysim::model::flags::load_flags(path) {
+    let file = match deploysim::scenario::flags::load_flags(path) {
         Ok(f) => f,
         Err(e) => return file_error(&e),
     };

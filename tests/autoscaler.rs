@@ -18,8 +18,8 @@
 mod common;
 use common::*;
 
+use deploysim::des::time::Time;
 use deploysim::sim::Simulation;
-use deploysim::sim::time::Time;
 
 /// λ·E[S] / (c·target) for the scenarios below: c = 4, E[S] = 10 ms, target 0.6.
 fn needed(rps: f64) -> f64 {

@@ -315,11 +315,7 @@ fn a_shared_tape_changes_no_result() {
         assert_eq!(plain.metrics().arrivals as usize, tape.len(), "{name}");
         assert_eq!(plain.metrics().series, taped.metrics().series, "{name}");
         assert_eq!(plain.cost(), taped.cost(), "{name}");
-        assert_eq!(
-            deploysim::metrics::Summary::compute(&plain, &plain),
-            deploysim::metrics::Summary::compute(&taped, &taped),
-            "{name}"
-        );
+        assert_eq!(plain.summary(&plain), taped.summary(&taped), "{name}");
         drop(taped);
         storage = Arc::try_unwrap(tape).expect("no other owner").into_storage();
         checked += 1;
@@ -381,11 +377,7 @@ fn completions_kept_with_instances_change_no_result() {
         assert_eq!(kept.cost(), queued.cost(), "{name}");
         assert_eq!(kept.request_seconds(), queued.request_seconds(), "{name}");
         assert_eq!(kept.log(), queued.log(), "{name}");
-        assert_eq!(
-            deploysim::metrics::Summary::compute(&kept, &kept),
-            deploysim::metrics::Summary::compute(&queued, &queued),
-            "{name}"
-        );
+        assert_eq!(kept.summary(&kept), queued.summary(&queued), "{name}");
         checked += 1;
     }
     assert!(checked >= 40, "only {checked} runs compared");
@@ -412,7 +404,7 @@ fn a_totals_only_baseline_changes_no_summary() {
         full.run_to_end();
         let mut run = Simulation::new(Arc::new(s.clone()));
         run.run_to_end();
-        let mut want = deploysim::metrics::Summary::compute(&run, &full);
+        let mut want = run.summary(&full);
         want.strategy = "own".into();
         assert_eq!(got, vec![want], "{}", path.display());
 
@@ -484,7 +476,7 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
             v.strategy = spec.clone();
             let mut run = Simulation::new(Arc::new(v));
             run.run_to_end();
-            let mut want = deploysim::metrics::Summary::compute(&run, &full);
+            let mut want = run.summary(&full);
             want.strategy = name.clone();
             assert_eq!(summary, &want, "{} with {name}, carried {:?}", path.display(), got.carried);
             checked += 1;
@@ -518,7 +510,7 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
 /// pending, the same instances) holds for all of them.
 #[test]
 fn the_same_future_is_a_matter_of_state() {
-    use deploysim::sim::time::Time;
+    use deploysim::des::time::Time;
     let text = |seed: u64, mean: &str| {
         format!(
             r#"Scenario(name: "state", seed: {seed}, duration: "5m",

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use deploysim::sim::time::Time;
+use deploysim::des::time::Time;
 
 /// Everything that can end a request at once: short timeouts, small queues that
 /// overflow, a spike, crashes, a zone outage, a slow and a failing dependency, a leaky
@@ -133,8 +133,8 @@ fn forks_and_step_sizes_do_not_change_the_run() {
 
     let base = simulation(&s);
     for sim in [&pieces, &fork, &budgeted] {
-        let a = deploysim::metrics::Summary::compute(sim, &base);
-        let b = deploysim::metrics::Summary::compute(&whole, &base);
+        let a = sim.summary(&base);
+        let b = whole.summary(&base);
         assert_eq!(a, b);
         assert_eq!(sim.metrics().series.len(), whole.metrics().series.len());
     }
@@ -201,8 +201,8 @@ fn request_memory_does_not_grow_with_run_length() {
 /// A session saved with its commands replays exactly: the same summary as the live run.
 #[test]
 fn a_saved_session_replays_its_commands_exactly() {
-    use deploysim::sim::Command;
-    use deploysim::strategy::RolloutCommand;
+    use deploysim::scenario::Command;
+    use deploysim::scenario::RolloutCommand;
     let s = scenario(STRESS);
     let mut live = simulation(&s);
     live.step_until(Time::from_secs(305));
@@ -220,10 +220,7 @@ fn a_saved_session_replays_its_commands_exactly() {
     let mut replay = simulation(&reloaded);
     replay.run_to_end();
     let base = simulation(&s);
-    assert_eq!(
-        deploysim::metrics::Summary::compute(&live, &base),
-        deploysim::metrics::Summary::compute(&replay, &base)
-    );
+    assert_eq!(live.summary(&base), replay.summary(&base));
     assert_eq!(replay.rollout().outcome, deploysim::strategy::RolloutOutcome::RolledBack);
 }
 
@@ -238,10 +235,7 @@ fn sampling_recent_requests_does_not_change_the_run() {
     sampled.run_to_end();
     assert!(!sampled.recent().is_empty());
     let base = simulation(&s);
-    assert_eq!(
-        deploysim::metrics::Summary::compute(&plain, &base),
-        deploysim::metrics::Summary::compute(&sampled, &base)
-    );
+    assert_eq!(plain.summary(&base), sampled.summary(&base));
 }
 
 /// Handling quiet stretches of arrivals in one loop is the same run as taking each
@@ -275,11 +269,7 @@ fn quiet_stretches_are_the_same_run() {
         all += fast.metrics().arrivals;
         let base = simulation(&deploysim::baseline_of(s));
         let (g, f) = (general.metrics(), fast.metrics());
-        assert_eq!(
-            deploysim::metrics::Summary::compute(&general, &base),
-            deploysim::metrics::Summary::compute(&fast, &base),
-            "{name}"
-        );
+        assert_eq!(general.summary(&base), fast.summary(&base), "{name}");
         assert_eq!(g.series, f.series, "{name}");
         assert_eq!(g.arrival_digest, f.arrival_digest, "{name}");
         assert_eq!(g.failed_users.count_minus(&f.failed_users), 0, "{name}");

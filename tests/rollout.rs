@@ -194,9 +194,9 @@ fn crash_loop_with_report_only_is_stuck() {
 /// runs from the new version's first failure to the abort.
 #[test]
 fn abort_command_rolls_back_and_measures_detection() {
-    use deploysim::sim::Command;
-    use deploysim::sim::time::Time;
-    use deploysim::strategy::RolloutCommand;
+    use deploysim::des::time::Time;
+    use deploysim::scenario::Command;
+    use deploysim::scenario::RolloutCommand;
     let s = scenario(&rolling_text(10, r#""25%""#, r#""25%""#, ", defects: [ErrorRate(0.3)]"));
     let mut sim = simulation(&s);
     sim.step_until(Time::from_secs(150));
@@ -215,9 +215,9 @@ fn abort_command_rolls_back_and_measures_detection() {
 /// Pausing stops the rollout where it is; resuming finishes it.
 #[test]
 fn pause_holds_the_rollout_and_resume_finishes_it() {
-    use deploysim::sim::Command;
-    use deploysim::sim::time::Time;
-    use deploysim::strategy::RolloutCommand;
+    use deploysim::des::time::Time;
+    use deploysim::scenario::Command;
+    use deploysim::scenario::RolloutCommand;
     let s = scenario(&rolling_text(10, r#""25%""#, r#""25%""#, ""));
     let mut sim = simulation(&s);
     sim.step_until(Time::from_secs(121));

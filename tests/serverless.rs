@@ -130,7 +130,7 @@ fn cold_starts_stop_after_warm_up_under_steady_load() {
         assert_eq!(s.environments_created, s.peak_concurrency as u64, "seed {seed}");
         assert_eq!(s.peak_environments, s.peak_concurrency, "seed {seed}");
         assert!(s.peak_concurrency <= k_max, "seed {seed}: peak {}", s.peak_concurrency);
-        let warm_up = deploysim::sim::time::Time::from_secs(62);
+        let warm_up = deploysim::des::time::Time::from_secs(62);
         let early = reqs.iter().filter(|r| r.cold && r.arrival < warm_up).count() as u32;
         let late = reqs.iter().filter(|r| r.cold && r.arrival >= warm_up).count() as u32;
         // Little's law for the first minute: about 11 in flight, so at least that many
@@ -242,7 +242,7 @@ fn the_alias_splits_requests_by_weight() {
                 release: (at: "1m"),
                 serverless: (deployment: Canary(percent: {w}, interval: "1h")))"#
         ));
-        let at = deploysim::sim::time::Time::from_secs(60);
+        let at = deploysim::des::time::Time::from_secs(60);
         assert!(reqs.iter().filter(|r| r.arrival < at).all(|r| r.version == 0));
         let after: Vec<_> = reqs.iter().filter(|r| r.arrival >= at).collect();
         let n = after.len() as f64;
@@ -287,7 +287,7 @@ fn canary_10_percent_5_minutes_timeline() {
         };
         assert_eq!(row.weight_pct, expect, "second {}", row.t);
     }
-    let t = deploysim::sim::time::Time::from_secs;
+    let t = deploysim::des::time::Time::from_secs;
     let during: Vec<_> = reqs.iter().filter(|r| r.arrival >= t(120) && r.arrival < t(420)).collect();
     let share = during.iter().filter(|r| r.version == 1).count() as f64 / during.len() as f64;
     assert!((share - 0.1).abs() < Z999 * (0.09 / during.len() as f64).sqrt(), "{share}");
@@ -308,7 +308,7 @@ fn a_bad_canary_rolls_back_before_the_shift_to_100_percent() {
     assert_eq!(s.rolled_back_at_s, Some(360.0));
     let tl: Vec<(f64, f64)> = s.weight_timeline.iter().map(|w| (w.t_s, w.weight_pct)).collect();
     assert_eq!(tl, vec![(300.0, 10.0), (360.0, 0.0)]);
-    let rb = deploysim::sim::time::Time::from_secs(360);
+    let rb = deploysim::des::time::Time::from_secs(360);
     assert!(reqs.iter().filter(|r| r.arrival >= rb).all(|r| r.version == 0));
     assert!(s.blast_radius_users > 0 && s.blast_radius_users <= s.new_version_errors);
     let failed_v2_users: std::collections::BTreeSet<u32> =

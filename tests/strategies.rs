@@ -7,9 +7,9 @@
 mod common;
 use common::*;
 
+use deploysim::des::time::Time;
 use deploysim::model::fleet::{NEW, STABLE};
-use deploysim::sim::Command;
-use deploysim::sim::time::Time;
+use deploysim::scenario::Command;
 use deploysim::strategy::RolloutOutcome;
 
 const BASE: &str = r#"
@@ -303,7 +303,7 @@ fn shadow_users_see_no_failure_of_the_new_version_but_its_errors_are_counted() {
     assert_eq!(r.summary.blast_radius_users, 0);
     assert_eq!(r.summary.exposed_users, 0);
     assert_eq!(r.summary.failed_requests, r.baseline.metrics().failed());
-    assert_eq!(r.summary.latency_p99_ms, deploysim::metrics::Summary::compute(&r.baseline, &r.baseline).latency_p99_ms);
+    assert_eq!(r.summary.latency_p99_ms, r.baseline.summary(&r.baseline).latency_p99_ms);
     // The shadow's errors are measured: about 5 % of the mirrored requests.
     let (n, f) = (r.summary.shadow_requests as f64, r.summary.shadow_failed as f64);
     assert!(n > 100_000.0);

@@ -230,8 +230,8 @@ fn sync_fleet(
 mod tests {
     use super::*;
     use crate::app::session::{Action, Actions, SimPlugin};
-    use crate::sim::Command;
-    use crate::strategy::RolloutCommand;
+    use crate::scenario::Command;
+    use crate::scenario::RolloutCommand;
 
     const SCENARIO: &str = r#"Scenario(name: "t", seed: 1, duration: "20m",
         traffic: (users: 1000, rate: Constant(rps: 50)),

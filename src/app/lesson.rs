@@ -10,51 +10,9 @@ use bevy::prelude::*;
 use egui::{Color32, RichText};
 
 use super::session::Session;
-use super::ui::UiState;
+use super::state::{LessonState, UiState};
 use crate::lesson::QuestionKind;
-use crate::lesson::player::{Input, Player};
-
-/// A lesson being presented.
-pub struct LessonState {
-    pub player: Player,
-    pub presenter: bool,
-    /// Inputs from clicks, applied by [`lesson_apply`].
-    pub pending: Vec<Input>,
-    /// The step (and reveal) the session last showed.
-    synced: Option<usize>,
-    /// The scenario runs to the end at once (serverless, topology, continuous): no fleet.
-    pub headless: bool,
-    /// Figures asked for by the Export button: the window as it is, and the step's chart at
-    /// `export_width` pixels.
-    pub export_requested: bool,
-    pub export_width: u32,
-    pub export_message: Option<String>,
-    /// Where exported figures go (the working directory by default).
-    pub export_dir: std::path::PathBuf,
-    /// The step's numbers and the revealed answer, computed when they change rather than
-    /// every frame (a `Metric` may summarise the whole run).
-    numbers: Vec<(String, String)>,
-    reveal: Option<crate::lesson::player::Reveal>,
-}
-
-impl LessonState {
-    pub fn new(player: Player, presenter: bool) -> LessonState {
-        let headless = crate::headless_kind(&player.run.lesson.scenario).is_some();
-        LessonState {
-            player,
-            presenter,
-            pending: Vec::new(),
-            synced: None,
-            headless,
-            export_requested: false,
-            export_width: 1600,
-            export_message: None,
-            export_dir: std::path::PathBuf::from("."),
-            numbers: Vec::new(),
-            reveal: None,
-        }
-    }
-}
+use crate::lesson::player::Input;
 
 /// What a key does in a lesson: space, →, ↓, PageDown, Enter and `.` (presentation
 /// remotes send PageUp/PageDown and `.`) go on; ←, ↑, PageUp and Backspace go back; Home
@@ -287,6 +245,8 @@ pub fn lesson_panel(ui: &mut egui::Ui, l: &mut LessonState) {
 mod tests {
     use std::path::Path;
     use std::sync::Arc;
+
+    use crate::lesson::player::Player;
 
     use super::*;
 

@@ -17,6 +17,7 @@ pub mod lesson;
 mod scene;
 mod screenshot;
 mod session;
+mod state;
 pub use session::SessionError;
 mod ui;
 
@@ -31,7 +32,8 @@ pub use fleet_view::{FleetViewPlugin, InstanceView, SceneRect, layout_pools};
 pub use scene::ScenePlugin;
 pub use screenshot::{ScreenshotPlan, ScreenshotPlugin};
 pub use session::{Action, Actions, Session, SimPlugin, load_scenario_text};
-pub use ui::{UiPlugin, UiState, draw_ui};
+pub use state::UiState;
+pub use ui::{UiPlugin, draw_ui};
 
 /// The scenario the app opens when none is given.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/canary-bad-release.ron");
@@ -143,7 +145,7 @@ pub fn run_lesson(
     player.run.goto(step);
     let mut session = Session::new(lesson.scenario.clone(), lesson.lesson.title.clone(), None);
     session.playing = false;
-    let ui = UiState { lesson: Some(lesson::LessonState::new(player, presenter)), ..UiState::default() };
+    let ui = UiState { lesson: Some(state::LessonState::new(player, presenter)), ..UiState::default() };
     let plan = screenshot.map(ScreenshotPlan::new);
     let mode = if presenter && plan.is_none() {
         bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current)

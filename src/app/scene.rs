@@ -7,10 +7,10 @@ use bevy::prelude::*;
 
 use super::fleet_view::{FleetHidden, InstanceEntities, InstanceView, SceneRect, layout_pools, pool_color};
 use super::session::Session;
+use crate::des::rng::mix64;
+use crate::des::time::Time as SimTime;
 use crate::metrics::Outcome;
 use crate::model::fleet::POOLS;
-use crate::sim::rng::mix64;
-use crate::sim::time::Time as SimTime;
 
 /// Number of user dots.
 pub const USER_DOTS: usize = 480;

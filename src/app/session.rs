@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use bevy::prelude::*;
 
+use crate::des::time::Time as SimTime;
 use crate::metrics::Summary;
+use crate::scenario::Command;
 use crate::scenario::{Scenario, ScenarioError, StrategySpec, load_file, parse_str, to_ron_string};
-use crate::sim::time::Time as SimTime;
-use crate::sim::{Command, Simulation};
+use crate::sim::Simulation;
 
 /// Parses scenario text (for the embedded default and tests).
 pub fn load_scenario_text(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
@@ -233,10 +234,10 @@ impl Session {
             self.sim.run_to_end();
             let mut b = Simulation::new(Arc::new(crate::baseline_of(&self.scenario)));
             b.run_to_end();
-            self.summary = Some(Summary::compute(&self.sim, &b));
+            self.summary = Some(self.sim.summary(&b));
             for lane in &mut self.lanes {
                 lane.sim.run_to_end();
-                let mut s = Summary::compute(&lane.sim, &b);
+                let mut s = lane.sim.summary(&b);
                 s.strategy = lane.name.clone();
                 lane.summary = Some(s);
             }

@@ -15,50 +15,17 @@ use egui_plot::{HLine, Legend, Line, Plot, VLine};
 use super::fleet_view::{FleetHidden, InstanceView, SceneRect, layout_pools};
 use super::scene::scene_layout;
 use super::session::{Action, Actions, Session};
+use super::state::UiState;
 use crate::metrics::{SecondRecord, Summary};
 use crate::model::fleet::{NEW, POOL_NAMES, POOLS, STABLE};
+use crate::scenario::Command;
+use crate::scenario::RolloutCommand;
 use crate::scenario::{DependencySlow, Duration, Factor, Fault, Int, Probability, ZoneOutage};
-use crate::sim::Command;
-use crate::strategy::RolloutCommand;
 
 const STABLE_C: Color32 = Color32::from_rgb(77, 140, 242);
 const NEW_C: Color32 = Color32::from_rgb(64, 204, 115);
 const BASE_C: Color32 = Color32::from_rgb(158, 158, 191);
 const BAD_C: Color32 = Color32::from_rgb(242, 56, 56);
-
-/// The interface's own state.
-#[derive(Resource)]
-pub struct UiState {
-    pub compare: bool,
-    pub compare_names: Vec<String>,
-    pub open_path: String,
-    pub save_path: String,
-    pub seed: u64,
-    /// The shipped scenarios, by name (built into the binary).
-    pub files: Vec<PathBuf>,
-    /// Chart window, simulated seconds.
-    pub chart_secs: usize,
-    /// The lesson being presented, if any.
-    pub lesson: Option<super::lesson::LessonState>,
-}
-
-impl Default for UiState {
-    fn default() -> Self {
-        let files = crate::scenario::source::shipped(crate::scenario::source::Kind::Scenario)
-            .map(|(name, _)| PathBuf::from(name))
-            .collect();
-        UiState {
-            compare: false,
-            compare_names: vec!["canary".into(), "blue-green".into()],
-            open_path: String::new(),
-            save_path: "session.ron".into(),
-            seed: 0,
-            files,
-            chart_secs: 600,
-            lesson: None,
-        }
-    }
-}
 
 pub struct UiPlugin;
 

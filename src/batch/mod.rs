@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub use stats::{MetricStats, StrategyStats, aggregate};
 
+use crate::des::time::Time;
 use crate::metrics::{BaselineTotals, Summary};
 use crate::model::fleet::POOLS;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
 use crate::sim::tape::{RequestTape, TapeStorage};
-use crate::sim::time::Time;
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {
@@ -194,7 +194,7 @@ pub fn run_seed_carrying(
     let base = match carried {
         None => {
             baseline.run_to_end();
-            BaselineTotals::of(&baseline)
+            baseline.baseline_totals()
         }
         Some((m, carrier)) => {
             let (r, b) = (carrier.metrics(), baseline.metrics());
@@ -220,8 +220,8 @@ pub fn run_seed_carrying(
         .zip(&runs)
         .map(|((name, _), run)| {
             let mut sum = match run {
-                Some(run) => Summary::against(run, &base),
-                None => Summary::compute(&baseline, &baseline),
+                Some(run) => run.summary_against(&base),
+                None => baseline.summary(&baseline),
             };
             sum.strategy = name.clone();
             sum
@@ -352,7 +352,7 @@ pub fn fingerprint(
     for b in text.bytes() {
         h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    format!("{:016x}", crate::sim::rng::mix64(h))
+    format!("{:016x}", crate::des::rng::mix64(h))
 }
 
 /// Text that is not a shard `K/N`.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SeedResult;
 use crate::metrics::Summary;
+use crate::metrics::stats::percentile;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Statistics of one metric over the seeds where it applies.
@@ -63,14 +64,6 @@ pub fn t_975(df: usize) -> f64 {
         Ok(t) => t.inverse_cdf(0.975),
         Err(_) => f64::INFINITY,
     }
-}
-
-/// Percentile with linear interpolation between order statistics (Hyndman & Fan type 7,
-/// the default of R and NumPy). `sorted` must be sorted and non-empty.
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 pub fn metric_stats(values: &[f64]) -> Option<MetricStats> {

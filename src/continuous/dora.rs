@@ -37,7 +37,7 @@
 use serde::Serialize;
 
 use super::window::{ReleaseOutcome, RestoredBy};
-use crate::batch::stats::percentile;
+use crate::metrics::stats::percentile;
 
 /// One release as one strategy handled it; times in seconds from the period's start.
 #[derive(Clone, Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! Continuous deployment: a stream of releases over a simulated week or month, each
 //! rolled out with a strategy, and the DORA metrics of each strategy.
 //!
-//! A scenario with a `continuous` section (see [`spec::ContinuousSpec`]) describes the
+//! A scenario with a `continuous` section (see [`crate::scenario::continuous::ContinuousSpec`]) describes the
 //! stream; its `traffic`, `service`, `fleet`, `router`, `slo` and `cost` are the template
 //! of every rollout, and its `duration` is the **longest window simulated per release**
 //! (rollout, and if the release is bad, the wait for the alert, the response and the
@@ -33,7 +33,6 @@
 //! which users make requests (and their segments) is drawn per window.
 
 pub mod dora;
-pub mod spec;
 pub mod stream;
 pub mod window;
 
@@ -41,11 +40,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use dora::{DoraReport, ReleaseRecord};
-pub use spec::{AlertSpec, ContinuousSpec, WeightedDefect};
 
+use crate::des::time::Time;
 use crate::metrics::UserSet;
+use crate::scenario::continuous::ContinuousSpec;
 use crate::scenario::{Scenario, StrategySpec};
-use crate::sim::time::Time;
 
 /// The result of `deploysim run` on a continuous scenario.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

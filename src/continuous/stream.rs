@@ -1,20 +1,20 @@
 //! The release stream: commit times, pipeline delays, which releases are bad and how.
 //!
-//! Every draw is keyed by the release's index in its own stream (`sim::rng`), so the
+//! Every draw is keyed by the release's index in its own stream (`des::rng`), so the
 //! stream is a pure function of the scenario's seed and the `continuous` section: every
 //! strategy sees the same releases, the same bad ones with the same defects, and the same
 //! seed for the engine run of each release (common random numbers).
 
 use serde::Serialize;
 
-use super::spec::ContinuousSpec;
 use crate::model::service::ServiceTimes;
+use crate::scenario::continuous::ContinuousSpec;
 use rand::RngExt;
 use rand::distr::weighted::WeightedIndex;
 use rand_distr::{Distribution, Exp1};
 
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 
 /// Most releases one stream may hold (1000 a day over 30 days is 30 000 on average).
 pub const MAX_RELEASES: usize = 100_000;

@@ -30,13 +30,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::spec::ContinuousSpec;
 use super::stream::PlannedRelease;
+use crate::des::time::Time;
 use crate::metrics::UserSet;
+use crate::scenario::Command;
+use crate::scenario::RolloutCommand;
+use crate::scenario::continuous::ContinuousSpec;
 use crate::scenario::{Duration, RateProfile, Release, Scenario, StrategySpec};
-use crate::sim::time::Time;
-use crate::sim::{Command, Simulation};
-use crate::strategy::{RolloutCommand, RolloutOutcome};
+use crate::sim::Simulation;
+use crate::strategy::RolloutOutcome;
 
 /// How a release's rollout ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -14,9 +14,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::Command;
 use crate::scenario::source::{self, Source};
 use crate::scenario::{Duration, Fault, Scenario, ScenarioError, ScenarioErrorKind, StrategySpec};
-use crate::sim::Command;
 
 /// Largest lesson file accepted.
 pub const MAX_LESSON_BYTES: u64 = 256 << 10;

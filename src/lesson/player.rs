@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::run::LessonRun;
+use super::run::{LessonRun, fmt_number};
 use super::{LoadedLesson, Question, QuestionKind, Step};
 
 /// What a person (or a presentation remote) does.
@@ -160,17 +160,5 @@ pub fn reveal(run: &LessonRun, q: &Question, choice: Option<usize>, estimate: Op
             },
             None => Reveal { answer: "no value yet".into(), correct: None, explain: q.explain.clone() },
         },
-    }
-}
-
-/// A number as a person would say it: no more digits than matter.
-pub fn fmt_number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 || v == v.round() {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{Action, Claim, Event, LoadedLesson, OutcomeIs, Quantity};
 use crate::baseline_of;
+use crate::des::time::Time;
 use crate::sim::Simulation;
-use crate::sim::time::Time;
 use crate::strategy::RolloutOutcome;
 
 /// What happened when a step's actions ran, for the narration and the tests.
@@ -140,7 +140,7 @@ impl LessonRun {
             }
             Action::Inject(f) => {
                 self.notes.push(Note::Injected(format!("{f:?}")));
-                self.sim.apply(crate::sim::Command::InjectFault(f));
+                self.sim.apply(crate::scenario::Command::InjectFault(f));
             }
             Action::Command(c) => {
                 self.notes.push(Note::Commanded(format!("{c:?}")));
@@ -217,7 +217,7 @@ impl LessonRun {
             Quantity::Metric(path) => match &self.report {
                 Some(r) => json_number(r, path)?,
                 None => {
-                    let summary = crate::metrics::Summary::compute(&self.sim, &self.baseline);
+                    let summary = self.sim.summary(&self.baseline);
                     json_number(&serde_json::to_value(&summary).ok()?, path)?
                 }
             },
@@ -285,7 +285,7 @@ impl LessonRun {
                         Quantity::Metric(m) => m.clone(),
                         q => format!("{q:?}"),
                     };
-                    self.value(quantity).map(|v| (name, super::player::fmt_number(v)))
+                    self.value(quantity).map(|v| (name, fmt_number(v)))
                 }
                 Claim::Outcome(_) => Some(("outcome".into(), self.sim.rollout().outcome.label().into())),
             })
@@ -321,4 +321,15 @@ pub enum ClaimError {
     Range { quantity: Quantity, value: Option<f64>, min: f64, max: f64 },
     #[error("outcome is {got}, claimed {claimed}")]
     Outcome { got: &'static str, claimed: &'static str },
+}
+/// A number as a person would say it: no more digits than matter.
+pub fn fmt_number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 || v == v.round() {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }

@@ -9,7 +9,7 @@ use crate::model::gate::Variants;
 use crate::scenario::AbTestSpec;
 use rand::RngExt;
 
-use crate::sim::rng::{Stream, streams};
+use crate::des::rng::{Stream, streams};
 
 /// Counts per variant while an experiment runs.
 #[derive(Clone, Debug)]

@@ -12,10 +12,10 @@ pub mod summary;
 use serde::Serialize;
 
 pub use histogram::Histogram;
-pub use summary::{BaselineTotals, Summary};
+pub use summary::{BaselineTotals, RolloutRecord, RunRecord, Summary};
 
+use crate::des::time::Time;
 use crate::model::fleet::POOLS;
-use crate::sim::time::Time;
 
 /// One slice (a simulated second) of a [`Tap`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -283,7 +283,7 @@ impl Recorder {
             return false;
         }
         if !self.summary_only {
-            self.arrival_digest = crate::sim::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
+            self.arrival_digest = crate::des::rng::mix64(self.arrival_digest ^ now.as_micros() ^ ((user as u64) << 40));
         }
         self.arrivals += 1;
         self.cur.arrivals += 1;

@@ -175,6 +175,14 @@ pub fn sample_size_per_variant(base_rate: f64, min_detectable_effect: f64, alpha
     n.is_finite().then_some(n as u64)
 }
 
+/// Percentile with linear interpolation between order statistics (Hyndman & Fan type 7,
+/// the default of R and NumPy). `sorted` must be sorted and non-empty.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

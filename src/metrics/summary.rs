@@ -3,8 +3,40 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Outcome, SecondRecord, UserSet};
-use crate::sim::Simulation;
+use super::ab::AbReport;
+use super::{Outcome, Recorder, SecondRecord, UserSet};
+use crate::des::time::Time;
+use crate::scenario::Scenario;
+
+/// What a run recorded, as the engine hands it to the metrics: the summary is computed
+/// from this alone, never from the engine's state.
+#[derive(Clone, Copy, Debug)]
+pub struct RunRecord<'a> {
+    pub scenario: &'a Scenario,
+    pub metrics: &'a Recorder,
+    pub rollout: RolloutRecord<'a>,
+    /// When the new version first failed a request (or crashed an instance).
+    pub first_new_harm: Option<Time>,
+    /// The simulated time the run has reached.
+    pub end: Time,
+    pub cost: f64,
+    pub peak_instances: usize,
+    /// The integral of requests in the system over time, request·seconds.
+    pub request_seconds: f64,
+}
+
+/// What the rollout recorded: its outcome and the times of its decisions.
+#[derive(Clone, Copy, Debug)]
+pub struct RolloutRecord<'a> {
+    /// The outcome's label (`promoted`, `rolled_back`, ...).
+    pub outcome: &'static str,
+    pub started: Option<Time>,
+    pub finished: Option<Time>,
+    pub abort_at: Option<Time>,
+    pub abort_reason: Option<&'a str>,
+    pub recovered_at: Option<Time>,
+    pub ab: Option<&'a AbReport>,
+}
 
 /// Everything `run --json` prints. Times are seconds; `None` prints as `null` where a
 /// metric does not apply.
@@ -111,31 +143,31 @@ pub struct BaselineTotals {
 }
 
 impl BaselineTotals {
-    pub fn of(baseline: &Simulation) -> BaselineTotals {
-        let b = baseline.metrics();
-        BaselineTotals { failed: b.failed(), failed_users: b.failed_users.clone(), cost: baseline.cost() }
+    pub fn of(baseline: &RunRecord) -> BaselineTotals {
+        let b = baseline.metrics;
+        BaselineTotals { failed: b.failed(), failed_users: b.failed_users.clone(), cost: baseline.cost }
     }
 }
 
 impl Summary {
     /// Summarises `run` against `baseline` (the same scenario and seed with no rollout).
-    pub fn compute(run: &Simulation, baseline: &Simulation) -> Summary {
+    pub fn compute(run: &RunRecord, baseline: &RunRecord) -> Summary {
         Summary::against(run, &BaselineTotals::of(baseline))
     }
 
     /// Summarises `run` against what its baseline totalled.
-    pub fn against(run: &Simulation, b: &BaselineTotals) -> Summary {
-        let s = run.scenario();
-        let m = run.metrics();
+    pub fn against(run: &RunRecord, b: &BaselineTotals) -> Summary {
+        let s = run.scenario;
+        let m = run.metrics;
         let requests = m.arrivals;
         let failed = m.failed();
         let active = m.active_users.len();
         let blast = m.failed_users.count_minus(&b.failed_users);
         let excess = failed as i64 - b.failed as i64;
         let allowed = (1.0 - s.slo.target.0) * requests as f64;
-        let r = run.rollout();
-        let secs = |t: crate::sim::time::Time| t.as_secs_f64();
-        let detect = match (r.abort_at, run.first_new_harm()) {
+        let r = &run.rollout;
+        let secs = |t: Time| t.as_secs_f64();
+        let detect = match (r.abort_at, run.first_new_harm) {
             (Some(a), Some(h)) => Some(secs(a.saturating_sub(h))),
             _ => None,
         };
@@ -143,14 +175,14 @@ impl Summary {
             (Some(a), Some(rec)) => Some(secs(rec.saturating_sub(a))),
             _ => None,
         };
-        let duration = run.end().as_secs_f64();
+        let duration = run.end.as_secs_f64();
         let window = s.slo.window.time().whole_secs() as usize;
         let ms = |v: Option<f64>| v.map(|x| x / 1e3);
         Summary {
             scenario: s.name.clone(),
             seed: s.seed,
             strategy: s.strategy.name().into(),
-            outcome: r.outcome.label().into(),
+            outcome: r.outcome.into(),
             requests,
             failed_requests: failed,
             downtime_s: downtime_seconds(&m.series),
@@ -166,9 +198,9 @@ impl Summary {
                 (Some(a), Some(f)) => Some(secs(f - a)),
                 _ => None,
             },
-            cost: run.cost(),
-            extra_cost: run.cost() - b.cost,
-            peak_instances: run.peak_instances() as u64,
+            cost: run.cost,
+            extra_cost: run.cost - b.cost,
+            peak_instances: run.peak_instances as u64,
             mixed_version_users: m.mixed_users.len(),
             latency_mean_ms: ms(m.latency.mean()),
             latency_p50_ms: ms(m.latency.quantile(0.5)),
@@ -179,12 +211,12 @@ impl Summary {
             rejected: m.outcome_total(Outcome::Rejected),
             active_users: active,
             duration_s: duration,
-            mean_in_system: run.request_seconds() / duration,
+            mean_in_system: run.request_seconds / duration,
             throughput_rps: requests as f64 / duration,
             shadow_requests: m.shadow,
             shadow_failed: m.shadow_failed,
-            abort_reason: r.abort_reason.clone(),
-            ab: r.ab.clone(),
+            abort_reason: r.abort_reason.map(str::to_string),
+            ab: r.ab.cloned(),
         }
     }
 }

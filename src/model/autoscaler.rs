@@ -26,8 +26,8 @@
 
 use std::collections::VecDeque;
 
+use crate::des::time::Time;
 use crate::scenario::{Autoscaler, ScalingPolicy};
-use crate::sim::time::Time;
 
 /// What the HPA measured over one sync period.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::sim::time::Time;
+use crate::des::time::Time;
 
 /// Pool of the running (stable) version.
 pub const STABLE: u8 = 0;

@@ -2,10 +2,11 @@
 //! only for users the gate lets through. Feature toggles (dark launches) and A/B
 //! experiments are both gates; the deployment itself is unchanged by them.
 
-use crate::model::flags::{Flag, FlagState};
+use crate::model::flags::FlagState;
+use crate::scenario::flags::Flag;
 use rand::RngExt;
 
-use crate::sim::rng::{Stream, streams};
+use crate::des::rng::{Stream, streams};
 
 /// Sticky assignment of users to experiment variants by a hash of the user id.
 #[derive(Clone, Debug)]

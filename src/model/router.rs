@@ -5,8 +5,8 @@ use crate::model::fleet::{BASELINE, Fleet, NEW, POOLS, STABLE};
 use crate::scenario::{Affinity, RouterMode};
 use rand::RngExt;
 
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 
 /// Shares of traffic per pool `[stable, new, baseline]`, summing to 1.
 pub type Weights = [f64; POOLS];

@@ -3,9 +3,9 @@
 use rand_distr::{Distribution, Exp, LogNormal};
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 use crate::scenario::{Defect, LatencyDist, Release, Service};
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
 
 /// The service-time distribution of the stable version, sampled by request id.
 #[derive(Clone, Debug)]

@@ -13,8 +13,8 @@ use rand::distr::weighted::WeightedIndex;
 use rand::distr::{Distribution, Uniform};
 use rand_distr::Exp1;
 
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 
 /// Length of a thinning segment: the rate bound is recomputed for each.
 const SEGMENT_S: f64 = 10.0;

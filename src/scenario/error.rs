@@ -139,7 +139,7 @@ impl ScenarioError {
     /// A rule broken by the field at dotted `field`, located in `text` by its key.
     pub fn in_field(file: impl Into<String>, text: &str, field: impl Into<String>, kind: ScenarioErrorKind) -> Self {
         let field = field.into();
-        let ((line, col), (end_line, end_col)) = super::load::locate_span(text, &field);
+        let ((line, col), (end_line, end_col)) = super::locate::locate_span(text, &field);
         ScenarioError { file: file.into(), line, col, end_line, end_col, field, kind: Box::new(kind) }
     }
 

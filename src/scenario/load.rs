@@ -68,48 +68,6 @@ fn clean_path(p: &str) -> String {
     p.split('.').filter(|s| *s != "?").collect::<Vec<_>>().join(".")
 }
 
-/// Finds the `line:col` of a dotted field path in the text: each key is searched after
-/// the previous one, so `fleet.replicas` finds `replicas` inside `fleet`. Falls back to
-/// the last key found. Returns where the key starts and ends: the span a caret goes under.
-pub(crate) fn locate_span(text: &str, path: &str) -> ((usize, usize), (usize, usize)) {
-    let mut from = 0usize;
-    let mut found = None;
-    for key in path.split('.') {
-        let key = key.split('[').next().unwrap_or(key);
-        if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        if let Some(pos) = find_key(text, key, from) {
-            from = pos;
-            found = Some((pos, key.len()));
-        }
-    }
-    let (pos, len) = found.unwrap_or((0, 0));
-    let at = |pos: usize| {
-        let before = &text[..pos];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
-    };
-    (at(pos), at(pos + len))
-}
-
-fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut start = from;
-    while let Some(off) = text.get(start..)?.find(key) {
-        let pos = start + off;
-        let end = pos + key.len();
-        let before_ok = pos == 0 || !(bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_');
-        let rest = text[end..].trim_start();
-        if before_ok && (rest.starts_with(':') || rest.starts_with('(')) {
-            return Some(pos);
-        }
-        start = end;
-    }
-    None
-}
-
 type Check = Result<(), (String, String)>;
 
 fn fail(field: &str, message: impl Into<String>) -> Check {
@@ -227,7 +185,7 @@ fn check(s: &Scenario) -> Check {
                 format!("FleetPercent({}) keeps every one of the {n} instances healthy, so none can be updated", pct.0),
             );
         }
-        if p.validate_timeout.time() == crate::sim::time::Time::ZERO {
+        if p.validate_timeout.time() == crate::des::time::Time::ZERO {
             return fail("strategy.validate_timeout", "must be longer than 0s");
         }
     }
@@ -282,7 +240,7 @@ fn check(s: &Scenario) -> Check {
             return fail("release", "a topology scenario is rolled out by `topology.plan`; remove `release`");
         }
         refuse_unmodelled(s, "topology", "; write them in `topology.faults`")?;
-        crate::topology::check(s, t)?;
+        super::topology::check::resolve(s, t)?;
     }
     if let Some(sl) = &s.serverless {
         check_serverless(s, sl)?;
@@ -313,7 +271,7 @@ fn check_defect(s: &Scenario, d: &super::Defect, field: &str) -> Check {
 }
 
 /// Checks a `continuous` section and what it asks of the rest of the scenario.
-fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Check {
+fn check_continuous(s: &Scenario, c: &crate::scenario::continuous::ContinuousSpec) -> Check {
     if s.release.is_some() {
         return fail("release", "a continuous scenario draws its releases from `continuous`; remove `release`");
     }
@@ -374,8 +332,8 @@ fn check_continuous(s: &Scenario, c: &crate::continuous::ContinuousSpec) -> Chec
 }
 
 /// Checks of a `serverless` section and of what the serverless engine does not model.
-fn check_serverless(s: &Scenario, sl: &crate::serverless::ServerlessSpec) -> Check {
-    use crate::serverless::LambdaDeployment;
+fn check_serverless(s: &Scenario, sl: &crate::scenario::serverless::ServerlessSpec) -> Check {
+    use crate::scenario::serverless::LambdaDeployment;
     if !matches!(s.strategy, StrategySpec::None) {
         return fail("strategy", "a serverless scenario rolls out with `serverless.deployment`; leave `strategy` out");
     }
@@ -608,7 +566,7 @@ fn check_latency(d: &LatencyDist, field: &str) -> Check {
 fn check_fault(s: &Scenario, path: &str, f: &super::Fault) -> Check {
     use super::Fault;
     let positive = |field: &str, d: super::Duration| -> Check {
-        if d.time() == crate::sim::time::Time::ZERO {
+        if d.time() == crate::des::time::Time::ZERO {
             return fail(&format!("{path}.{field}"), "must be longer than 0s");
         }
         Ok(())
@@ -644,10 +602,10 @@ fn check_fault(s: &Scenario, path: &str, f: &super::Fault) -> Check {
             positive("gap", b.gap)?;
             positive("duration", b.duration)?;
             let bursts = b.duration.as_secs_f64() / b.burst.as_secs_f64();
-            if bursts > crate::sim::faults::MAX_BURSTS as f64 {
+            if bursts > super::MAX_BURSTS as f64 {
                 return fail(
                     &format!("{path}.burst"),
-                    format!("{bursts:.0} bursts fit in the duration; at most {}", crate::sim::faults::MAX_BURSTS),
+                    format!("{bursts:.0} bursts fit in the duration; at most {}", super::MAX_BURSTS),
                 );
             }
         }

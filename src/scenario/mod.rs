@@ -5,12 +5,24 @@
 //! Unknown fields are errors. Sizes are bounded so that no file can make a run hang or
 //! exhaust memory.
 
+pub mod command;
+pub mod continuous;
 pub mod diagnostic;
 mod error;
+pub mod flags;
 pub(crate) mod load;
+mod locate;
+pub mod serverless;
 pub mod source;
+pub mod topology;
 pub mod values;
 
+/// At most this many bursts per `ErrorBursts` fault.
+pub const MAX_BURSTS: u64 = 1_000_000;
+/// At most this many occurrences per random fault.
+pub const MAX_OCCURRENCES: u64 = 10_000;
+
+pub use command::{Command, RolloutCommand};
 pub use error::{ScenarioError, ScenarioErrorKind};
 pub use load::{MAX_FILE_BYTES, check_scenario, load_file, load_source, parse_str, to_ron_string};
 use serde::{Deserialize, Serialize};
@@ -68,11 +80,11 @@ pub struct Scenario {
     /// A function instead of a fleet: when present, `deploysim run` uses the serverless
     /// engine (`crate::serverless`). Default `None`.
     #[serde(default)]
-    pub serverless: Option<crate::serverless::ServerlessSpec>,
+    pub serverless: Option<serverless::ServerlessSpec>,
     /// A multi-service system with its own deployment plan; when present, `deploysim run`
     /// runs it with the topology engine ([`crate::topology`]). Default: none.
     #[serde(default)]
-    pub topology: Option<crate::topology::Topology>,
+    pub topology: Option<topology::Topology>,
     /// A HorizontalPodAutoscaler on the service's `replicas`. Default `None`: the replica
     /// count stays `fleet.replicas`.
     #[serde(default)]
@@ -81,7 +93,7 @@ pub struct Scenario {
     /// deployment, see `crate::continuous`); `duration` is then the longest window
     /// simulated per release. Default `None`.
     #[serde(default)]
-    pub continuous: Option<crate::continuous::ContinuousSpec>,
+    pub continuous: Option<continuous::ContinuousSpec>,
 }
 
 fn default_seed() -> u64 {
@@ -523,7 +535,7 @@ impl Default for RollingSpec {
 #[serde(deny_unknown_fields)]
 pub struct ScheduledCommand {
     pub at: Duration,
-    pub command: crate::sim::Command,
+    pub command: Command,
 }
 
 /// A fault at a given time.
@@ -1224,7 +1236,7 @@ pub struct FeatureToggleSpec {
     /// How the (dark) build is deployed. Default `Rolling()`.
     pub deploy: Box<StrategySpec>,
     /// The flag guarding the new code path; its rules at the start (default: none, off).
-    pub flag: crate::model::flags::Flag,
+    pub flag: flags::Flag,
     /// The ramp, applied in order once the build is out.
     pub ramp: Vec<RampStep>,
     /// Background analysis of the new code path while the flag is on; failure flips the
@@ -1236,7 +1248,7 @@ impl Default for FeatureToggleSpec {
     fn default() -> Self {
         FeatureToggleSpec {
             deploy: Box::new(StrategySpec::Rolling(RollingSpec::default())),
-            flag: crate::model::flags::Flag { name: "new-code".into(), enabled: true, rules: Vec::new() },
+            flag: flags::Flag { name: "new-code".into(), enabled: true, rules: Vec::new() },
             ramp: vec![
                 RampStep::Percent(Percent(1.0)),
                 RampStep::Pause(Duration::secs(300)),
@@ -1255,7 +1267,7 @@ impl Default for FeatureToggleSpec {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum RampStep {
     /// Add a rule to the flag (e.g. `Enable(Segments(["internal"]))`).
-    Enable(crate::model::flags::FlagRule),
+    Enable(flags::FlagRule),
     /// Set the flag's percentage rollout (adds one if it has none).
     Percent(Percent),
     Pause(Duration),
@@ -1362,7 +1374,7 @@ impl std::fmt::Display for CanaryStep {
 
 impl std::fmt::Display for RampStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::model::flags::FlagRule;
+        use flags::FlagRule;
         match self {
             RampStep::Enable(FlagRule::Users(u)) => write!(f, "turn on for {} listed users", u.len()),
             RampStep::Enable(FlagRule::Segments(s)) => write!(f, "turn on for segment {}", s.join(", ")),

@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
-use crate::sim::time::Time;
+use crate::des::time::Time;
 
 /// Longest duration accepted anywhere in a scenario (30 days).
 pub const MAX_DURATION_S: u64 = 30 * 86_400;

@@ -41,16 +41,16 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::spec::ServerlessSpec;
+use crate::des::queue::EventQueue;
 use crate::metrics::histogram::Histogram;
 use crate::model::service::{ServiceTimes, VersionProfile};
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
-use crate::sim::queue::EventQueue;
+use crate::scenario::serverless::ServerlessSpec;
 use rand::RngExt;
 
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 
 /// Stream of init durations ("SLS-INIT"); distinct from every `streams::*` constant.
 const INIT_STREAM: u64 = 0x534c_532d_494e_4954;

@@ -16,9 +16,7 @@
 
 mod engine;
 pub mod report;
-pub mod spec;
 
 pub use engine::{
     NoServerlessSection, Outcome, RequestOutcome, SecondRow, ServerlessSummary, WeightChange, run, run_observed,
 };
-pub use spec::{CustomShift, ErrorRateAlarm, LambdaDeployment, ServerlessSpec};

@@ -27,9 +27,9 @@
 //! instance ([`Simulation::fail_all`]) can end it; the failure ends it from the entry, or
 //! gives it a slab record when its client is left to hang until the deadline.
 
-use super::queue::Event;
-use super::time::Time;
+use super::event::Event;
 use super::{Req, ReqState, Simulation};
+use crate::des::time::Time;
 use crate::metrics::Outcome;
 use crate::model::fleet::Kept;
 

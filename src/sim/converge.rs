@@ -26,9 +26,9 @@
 
 use std::sync::Arc;
 
-use super::queue::Event;
-use super::time::Time;
+use super::event::Event;
 use super::{ReqState, Simulation};
+use crate::des::time::Time;
 use crate::model::fleet::{BASELINE, NEW, POOLS, Phase};
 use crate::scenario::{Scenario, StrategySpec};
 use crate::strategy::{Controller, RolloutOutcome, RolloutState};

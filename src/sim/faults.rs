@@ -8,13 +8,10 @@ use crate::scenario::{Fault, Scenario};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
-use crate::sim::rng::{Stream, streams};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
 
-/// At most this many bursts per `ErrorBursts` fault.
-pub const MAX_BURSTS: u64 = 1_000_000;
-/// At most this many occurrences per random fault.
-pub const MAX_OCCURRENCES: u64 = 10_000;
+use crate::scenario::MAX_OCCURRENCES;
 
 /// One timed effect of a fault.
 #[derive(Clone, Debug, PartialEq)]
@@ -205,7 +202,7 @@ mod tests {
             let s = crate::scenario::parse_str("t.ron", "Scenario(name: \"t\", duration: \"10m\")").expect("scenario");
             let mut sim = crate::sim::Simulation::new(Arc::new(s));
             sim.step_until(Time::from_secs(60));
-            sim.apply(crate::sim::Command::InjectFault(f));
+            sim.apply(crate::scenario::Command::InjectFault(f));
             assert!(sim.log().iter().any(|e| e.text.starts_with("fault injected")), "{label}");
             sim.run_to_end();
             sim.audit().unwrap_or_else(|e| panic!("{label}: {e}"));

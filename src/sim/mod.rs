@@ -13,12 +13,10 @@
 
 mod completions;
 mod converge;
+mod event;
 pub mod faults;
-pub mod queue;
 mod quiet;
-pub mod rng;
 pub mod tape;
-pub mod time;
 
 use std::sync::Arc;
 
@@ -26,19 +24,21 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Outcome, Recorder};
+use crate::des::queue::EventQueue;
+use crate::des::rng::{Stream, streams};
+use crate::des::time::Time;
+use crate::metrics::{BaselineTotals, Outcome, Recorder, RolloutRecord, RunRecord, Summary};
 use crate::model::autoscaler::{Hpa, Sample};
 use crate::model::fleet::{Fleet, Kept, NEW, POOLS, Phase, STABLE};
 use crate::model::gate::Gate;
 use crate::model::router::Router;
 use crate::model::service::{BACKOFF_RESET, ServiceTimes, VersionProfile, crash_backoff};
 use crate::model::traffic::{ArrivalProcess, Users};
+use crate::scenario::{Command, RolloutCommand};
 use crate::scenario::{Fault, Scenario, StrategySpec};
-use crate::strategy::{Controller, Ctx, LogEntry, RolloutCommand, RolloutOutcome, RolloutState};
+use crate::strategy::{Controller, Ctx, LogEntry, RolloutOutcome, RolloutState};
+use event::{Event, Life};
 use faults::Effect;
-use queue::{Event, EventQueue, Life};
-use rng::{Stream, streams};
-use time::Time;
 
 /// Builds a controller context from disjoint fields of the simulation.
 macro_rules! ctx {
@@ -57,20 +57,6 @@ macro_rules! ctx {
             segment_names: &$s.users.segment_names,
         }
     };
-}
-
-/// A command from outside, applied at the current simulated time and recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Command {
-    Rollout(RolloutCommand),
-    /// Turn the feature flag (or experiment) off for everyone, without a redeploy.
-    KillSwitch,
-    /// Crash one instance by id (as clicking it in the app does).
-    CrashInstance(u32),
-    /// Make the release worse: an extra error probability on every request its new code
-    /// serves from now on.
-    ReleaseErrorRate(crate::scenario::Probability),
-    InjectFault(Fault),
 }
 
 /// `minReadySeconds` of the Deployment a strategy drives (through a flag or experiment).
@@ -186,7 +172,7 @@ pub struct Simulation {
     scenario: Arc<Scenario>,
     cfg: Config,
     now: Time,
-    queue: EventQueue,
+    queue: EventQueue<Event>,
     arrivals: ArrivalProcess,
     /// The seed's shared per-request draws, when a batch provides them.
     tape: Option<Arc<tape::RequestTape>>,
@@ -541,6 +527,44 @@ impl Simulation {
         self.peak_instances
     }
     /// The first harm done by the new version: its first failed request or crash.
+    /// What this run recorded, for the metrics.
+    pub fn record(&self) -> RunRecord<'_> {
+        let r = &self.rollout;
+        RunRecord {
+            scenario: &self.scenario,
+            metrics: self.metrics(),
+            rollout: RolloutRecord {
+                outcome: r.outcome.label(),
+                started: r.started,
+                finished: r.finished,
+                abort_at: r.abort_at,
+                abort_reason: r.abort_reason.as_deref(),
+                recovered_at: r.recovered_at,
+                ab: r.ab.as_ref(),
+            },
+            first_new_harm: self.first_new_harm(),
+            end: self.end(),
+            cost: self.cost(),
+            peak_instances: self.peak_instances(),
+            request_seconds: self.request_seconds(),
+        }
+    }
+
+    /// This run's summary against `baseline` (the same scenario and seed, no rollout).
+    pub fn summary(&self, baseline: &Simulation) -> Summary {
+        Summary::compute(&self.record(), &baseline.record())
+    }
+
+    /// This run's summary against what its baseline totalled.
+    pub fn summary_against(&self, baseline: &BaselineTotals) -> Summary {
+        Summary::against(&self.record(), baseline)
+    }
+
+    /// What a summary reads of this run when it is the baseline.
+    pub fn baseline_totals(&self) -> BaselineTotals {
+        BaselineTotals::of(&self.record())
+    }
+
     pub fn first_new_harm(&self) -> Option<Time> {
         match (self.metrics.first_new_failure, self.first_new_crash) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -1492,7 +1516,7 @@ impl Simulation {
                 let mean_gap = b.gap.as_secs_f64();
                 let mut t = self.now;
                 let mut k = 0;
-                while t < end && k < faults::MAX_BURSTS {
+                while t < end && k < crate::scenario::MAX_BURSTS {
                     let stop = (t + b.burst.time()).min(end);
                     self.add_effect_at(t, stop, Effect::Errors(b.rate.0));
                     let gap: f64 = Exp1.sample(&mut self.fault_rng.rng2(self.fault_seq, k));

@@ -19,8 +19,8 @@
 use rand::RngExt;
 
 use super::completions::{self, MAX_KEPT};
-use super::time::Time;
 use super::{Simulation, completion_at, with_config_error};
+use crate::des::time::Time;
 use crate::model::fleet::{Kept, NEW, STABLE};
 
 impl Simulation {

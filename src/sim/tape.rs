@@ -2,16 +2,16 @@
 //!
 //! The arrival times, the user of each request and each request's base service time
 //! depend only on the traffic, the service's latency distribution and the seed — never
-//! on the strategy (see [`crate::model::traffic`] and [`crate::sim::rng`]). A batch runs
+//! on the strategy (see [`crate::model::traffic`] and [`crate::des::rng`]). A batch runs
 //! a no-rollout baseline and one run per strategy on every seed; drawing these once per
 //! seed into a [`RequestTape`] and handing it to each of them saves the repeated work
 //! (an exponential, the log-normal quantile and three mixes per request) without changing a
 //! single result: a run with a tape is the same run as without one.
 
+use crate::des::time::Time;
 use crate::model::service::ServiceTimes;
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
-use crate::sim::time::Time;
 
 /// The shared per-request draws of one scenario and seed, indexed by request id.
 #[derive(Debug)]

@@ -8,10 +8,10 @@
 //! the winner, or keep the control.
 
 use super::{Controller, Ctx, RolloutCommand, RolloutOutcome, RolloutState, Strategy, with_inner};
+use crate::des::time::Time;
 use crate::metrics::ab::{AbTally, report};
 use crate::model::gate::{Gate, Variants};
 use crate::scenario::AbTestSpec;
-use crate::sim::time::Time;
 
 #[derive(Clone, Debug)]
 pub struct AbTest {

@@ -16,10 +16,10 @@
 
 use super::Ctx;
 use super::judge;
+use crate::des::time::Time;
 use crate::metrics::{Slice, Tap};
 use crate::model::fleet::{BASELINE, NEW};
 use crate::scenario::{AnalysisSpec, Check, KayentaMetric, KayentaSpec, NoData};
-use crate::sim::time::Time;
 
 /// The phase of an analysis run or of one of its metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,10 +16,10 @@
 
 use super::analysis::{AnalysisRun, Phase};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
+use crate::des::time::Time;
 use crate::model::fleet::{NEW, STABLE};
 use crate::model::router::DnsCutover;
 use crate::scenario::{BlueGreenSpec, Promotion, Switch};
-use crate::sim::time::Time;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {

@@ -20,11 +20,11 @@
 
 use super::analysis::{AnalysisRun, Phase, Reaction, needs_baseline, poll_step, react};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
+use crate::des::time::Time;
 use crate::model::fleet::{BASELINE, NEW, STABLE};
 use crate::scenario::{
     AnalysisSpec, CanaryScale, CanarySpec, CanaryStep, CodeDeployConfig, CodeDeploySpec, Duration, Percent, RouterMode,
 };
-use crate::sim::time::Time;
 
 /// Argo's replica approximation of a canary weight without a traffic router. Returns
 /// `(canary, stable)`. The two may sum to `replicas + 1` when surging is allowed.

@@ -11,11 +11,11 @@
 
 use super::analysis::{AnalysisRun, Phase, Reaction, poll_step, react};
 use super::{Controller, Ctx, RolloutCommand, RolloutOutcome, RolloutState, Strategy, with_inner};
+use crate::des::time::Time;
 use crate::metrics::NEW_CODE;
-use crate::model::flags::{Flag, FlagRule, PercentageRollout};
 use crate::model::gate::{FlagGate, Gate};
+use crate::scenario::flags::{Flag, FlagRule, PercentageRollout};
 use crate::scenario::{AnalysisSpec, FeatureToggleSpec, RampStep};
-use crate::sim::time::Time;
 
 #[derive(Clone, Debug)]
 pub struct FeatureToggle {

@@ -13,9 +13,9 @@
 
 use super::analysis::{Measurement, measure_check};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
+use crate::des::time::Time;
 use crate::model::fleet::{NEW, STABLE};
 use crate::scenario::{AnalysisSpec, FlaggerSpec, NoData};
-use crate::sim::time::Time;
 
 #[derive(Clone, Debug)]
 pub struct Flagger {

@@ -22,9 +22,9 @@
 
 use super::analysis::{AnalysisRun, Phase};
 use super::{Ctx, RolloutCommand, Strategy};
+use crate::des::time::Time;
 use crate::model::fleet::{InPlaceRequest, NEW, STABLE};
 use crate::scenario::{InPlaceConfig, InPlaceSpec};
-use crate::sim::time::Time;
 
 #[derive(Clone, Debug)]
 pub struct InPlace {

@@ -531,7 +531,7 @@ mod tests {
     //! results quoted in Kayenta's `kayenta-mannwhitney/.../MannWhitneySuite.scala` ("Tie
     //! out with R Version", plain and Large) within R's `uniroot` tolerance of 1e-4.
     use super::*;
-    use crate::sim::rng::Stream;
+    use crate::des::rng::Stream;
     use rand::RngExt;
     use rand_distr::{Distribution, LogNormal};
 

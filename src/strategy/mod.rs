@@ -22,12 +22,12 @@ pub mod shadow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::des::time::Time;
 use crate::metrics::Recorder;
 use crate::model::fleet::{Fleet, NEW, POOLS, PoolStatus, STABLE};
 use crate::model::gate::Gate;
 use crate::model::router::{Router, Weights};
-use crate::scenario::StrategySpec;
-use crate::sim::time::Time;
+use crate::scenario::{RolloutCommand, StrategySpec};
 
 pub use abtest::AbTest;
 pub use bluegreen::BlueGreen;
@@ -198,19 +198,6 @@ impl Ctx<'_> {
     pub fn is_over(&self) -> bool {
         matches!(self.rollout.outcome, RolloutOutcome::Promoted | RolloutOutcome::RolledBack)
     }
-}
-
-/// A command to the rollout from outside (a person, a lesson, a pipeline).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RolloutCommand {
-    /// Go on past a manual gate (Argo's `promote`); no effect where there is no gate.
-    Promote,
-    /// Roll back now.
-    Abort,
-    /// `kubectl rollout pause`.
-    Pause,
-    /// `kubectl rollout resume`.
-    Resume,
 }
 
 /// The interface every strategy implements.

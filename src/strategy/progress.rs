@@ -7,8 +7,8 @@
 //! more; a pipeline may then roll back. While paused, progress is not checked.
 
 use super::Ctx;
+use crate::des::time::Time;
 use crate::scenario::{DeadlineAction, Duration};
-use crate::sim::time::Time;
 
 #[derive(Clone, Debug)]
 pub struct ProgressDeadline {

@@ -7,9 +7,9 @@
 
 use super::analysis::{AnalysisRun, Phase};
 use super::{Ctx, RolloutCommand, Strategy, settle_on_stable};
+use crate::des::time::Time;
 use crate::model::fleet::{NEW, STABLE};
 use crate::scenario::ShadowSpec;
-use crate::sim::time::Time;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {

@@ -32,18 +32,18 @@
 
 use std::collections::VecDeque;
 
+use crate::des::queue::EventQueue;
 use crate::model::service::ServiceTimes;
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
-use crate::sim::queue::EventQueue;
 use rand::RngExt;
 
-use crate::sim::rng::{Stream, mix64};
-use crate::sim::time::Time;
+use crate::des::rng::{Stream, mix64};
+use crate::des::time::Time;
 
-use super::check::{Fault, MigrationKind, Model, Rollback, Step};
 use super::report::{Cause, EdgeStats, Outcome, Report, SecondStats, ServiceStats};
-use super::spec::{Order, RollbackOrder, SwitchSpec, Topology};
+use crate::scenario::topology::check::{Fault, MigrationKind, Model, Rollback, Step};
+use crate::scenario::topology::{Order, RollbackOrder, SwitchSpec, Topology};
 
 /// Random streams of the topology engine (numbered apart from the main engine's).
 mod streams {
@@ -230,8 +230,8 @@ fn derived_seed(seed: u64, k: u64) -> u64 {
 impl Engine {
     /// Builds a run; an error if the topology does not check (loaded scenarios always do).
     pub fn new(s: &Scenario, t: &Topology) -> Result<Engine, super::TopologyError> {
-        let m =
-            super::check::resolve(s, t).map_err(|(field, message)| super::TopologyError::Check { field, message })?;
+        let m = crate::scenario::topology::check::resolve(s, t)
+            .map_err(|(field, message)| super::TopologyError::Check { field, message })?;
         let seed = s.seed;
         let end = s.duration.time();
         let mut insts = Vec::new();

@@ -5,7 +5,7 @@
 //!
 //! A scenario with a `topology` section is run by this module's engine
 //! ([`engine::Engine`]); the single-service engine in [`crate::sim`] ignores the section.
-//! It reuses the core's pieces: [`crate::sim::time::Time`], the `(time, seq)` event queue,
+//! It reuses the core's pieces: [`crate::des::time::Time`], the `(time, seq)` event queue,
 //! keyed random streams, the arrival process and users of [`crate::model::traffic`] and
 //! the latency distributions of [`crate::model::service`].
 //!
@@ -17,18 +17,15 @@
 //!   whose new pod takes the old one's traffic; work in progress finishes under the version
 //!   it started with.
 //! - Instances are picked round-robin per service; there is no outlier ejection.
-//! - Retry budgets count in tumbling windows (see [`spec::RetryBudget`]) and are shared by
+//! - Retry budgets count in tumbling windows (see [`crate::scenario::topology::RetryBudget`]) and are shared by
 //!   all instances of the caller (one budget per call edge).
 //! - Schema migrations are instant and are never rolled back by a code rollback.
 //! - There is no user-facing timeout: users wait for the front service's answer.
 
-pub mod check;
 pub mod engine;
 pub mod report;
-pub mod spec;
 
 pub use report::Report;
-pub use spec::Topology;
 
 use crate::scenario::Scenario;
 
@@ -47,9 +44,4 @@ pub enum TopologyError {
 pub fn run(scenario: &Scenario) -> Result<Report, TopologyError> {
     let t = scenario.topology.as_ref().ok_or(TopologyError::NoSection)?;
     Ok(engine::Engine::new(scenario, t)?.run())
-}
-
-/// The cross-field checks of a topology, as `(field path, message)`.
-pub fn check(scenario: &Scenario, t: &Topology) -> Result<(), (String, String)> {
-    check::resolve(scenario, t).map(|_| ())
 }

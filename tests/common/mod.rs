@@ -38,7 +38,7 @@ pub fn single_service_runs(max_secs: u64) -> Vec<(std::path::PathBuf, Scenario)>
         for k in 0..2 {
             let mut s = base.clone();
             s.seed = base.seed.wrapping_add(k);
-            if s.duration.time() > deploysim::sim::time::Time::from_secs(max_secs) {
+            if s.duration.time() > deploysim::des::time::Time::from_secs(max_secs) {
                 s.duration = deploysim::scenario::Duration::secs(max_secs);
             }
             out.push((path.clone(), s));

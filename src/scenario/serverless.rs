@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::des::time::Time;
 use crate::scenario::{Duration, Int, LatencyDist, Percent, Probability};
-use crate::sim::time::Time;
 
 /// A function behind a weighted alias, deployed with AWS CodeDeploy.
 ///

@@ -4,10 +4,10 @@
 //! name the engine uses was checked. Errors are `(dotted field path, message)`, which the
 //! scenario loader turns into `file:line:col: field: message`.
 
+use crate::des::time::Time;
 use crate::scenario::{LatencyDist, MAX_EXPECTED_REQUESTS, Scenario};
-use crate::sim::time::Time;
 
-use super::spec::{FaultKind, Order, PlanStep, RollbackOrder, RollbackSpec, SwitchSpec, Topology};
+use super::{FaultKind, Order, PlanStep, RollbackOrder, RollbackSpec, SwitchSpec, Topology};
 
 /// Most services in a topology.
 pub const MAX_SERVICES: usize = 64;

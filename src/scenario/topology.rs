@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
+
 use crate::scenario::{Duration, ExponentialLatency, Factor, Int, LatencyDist, LogNormalLatency, Probability, Rps};
 
 /// A multi-service system. When a scenario has one, `deploysim run` runs it with the

@@ -3,65 +3,14 @@
 
 use super::time::Time;
 
-/// What happens to an instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Life {
-    ContainerStart,
-    AppUp,
-    /// The application crashes while starting (crash loop).
-    StartupCrash,
-    Ready,
-    Available,
-    /// Crash after some uptime (leak, random failure).
-    Crash,
-    DrainDeadline,
-    /// Readiness probes have failed `failureThreshold` times: out of the endpoints.
-    ProbeFailed,
-    /// An in-place update stops the process (requests still in it fail) and installs the
-    /// new revision; the container starts again after the instance's `install` time.
-    InPlaceStop,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
-    ServiceDone {
-        inst: u32,
-        slot: u32,
-        generation: u32,
-    },
-    Timeout {
-        slot: u32,
-        generation: u32,
-    },
-    Life {
-        inst: u32,
-        epoch: u32,
-        what: Life,
-    },
-    /// A controller asked to be woken.
-    Wake,
-    /// The release starts.
-    Release,
-    /// Scheduled fault number `n` of the scenario.
-    Fault(u32),
-    /// A zone comes back.
-    ZoneUp(u16),
-    /// A timed fault effect starts or ends.
-    FaultChange,
-    /// Scheduled command number `n` of the scenario.
-    Command(u32),
-    /// The HorizontalPodAutoscaler's sync.
-    Autoscale,
-}
-
-/// The event heap, generic over the event type: the instance engine uses [`Event`], the
-/// serverless and multi-service engines bring their own and order them the same way.
+/// The event heap, generic over the event type: each engine brings its own events and
+/// they are ordered the same way.
 ///
 /// A 4-ary min-heap on one 128-bit key, `time · 2^64 + sequence number`: unique keys, so
 /// the order is total and equal times pop in the order they were pushed. Shallower than
 /// a binary heap, and one integer comparison per step.
 #[derive(Clone, Debug)]
-pub struct EventQueue<E = Event> {
+pub struct EventQueue<E> {
     heap: Vec<(u128, E)>,
     seq: u64,
 }
@@ -182,10 +131,10 @@ mod tests {
     /// Pushes at `now + span(k)` interleaved with pops, checked against a stable sort by
     /// time of everything pushed.
     fn check_against_sort(seed: u64, span: impl Fn(u64) -> u64) {
-        use crate::sim::rng::Stream;
+        use crate::des::rng::Stream;
         use rand::RngExt;
         let draw = Stream::new(seed, 99);
-        let mut q = EventQueue::default();
+        let mut q: EventQueue<u32> = EventQueue::default();
         let mut pending: Vec<(u64, u64, u32)> = Vec::new(); // (time, push number, tag)
         let mut pushes = 0u64;
         let mut now = 0u64;
@@ -193,14 +142,14 @@ mod tests {
             if draw.rng(k).random::<f64>() < 0.55 || q.is_empty() {
                 let t = now + span(k);
                 pushes += 1;
-                q.push(Time::from_micros(t), Event::Fault(k as u32));
+                q.push(Time::from_micros(t), k as u32);
                 pending.push((t, pushes, k as u32));
             } else {
                 let peeked = q.peek_time();
                 let (t, e) = q.pop().expect("not empty");
                 let i = (0..pending.len()).min_by_key(|&i| (pending[i].0, pending[i].1)).expect("not empty");
                 let want = pending.swap_remove(i);
-                assert_eq!((t.as_micros(), e), (want.0, Event::Fault(want.2)));
+                assert_eq!((t.as_micros(), e), (want.0, want.2));
                 assert_eq!(peeked, Some(t));
                 now = t.as_micros();
             }
@@ -213,14 +162,14 @@ mod tests {
     /// Many equal times.
     #[test]
     fn pops_follow_time_then_push_order() {
-        let draw = crate::sim::rng::Stream::new(7, 98);
+        let draw = crate::des::rng::Stream::new(7, 98);
         check_against_sort(7, |k| draw.rng(k).random_range(0..50u64));
     }
 
     /// Times from microseconds to hours, popped in one order.
     #[test]
     fn wide_time_spans_pop_in_one_order() {
-        let draw = crate::sim::rng::Stream::new(8, 98);
+        let draw = crate::des::rng::Stream::new(8, 98);
         check_against_sort(8, |k| {
             let scale =
                 [50u64, 5_000, 1_000_000, 4_000_000, 4_300_000, 3_600_000_000][draw.rng(k).random_range(0..6usize)];
@@ -228,20 +177,14 @@ mod tests {
         });
     }
 
-    /// Events stay small: the heap moves them on every push and pop.
-    #[test]
-    fn events_are_small() {
-        assert!(std::mem::size_of::<Event>() <= 16);
-    }
-
     #[test]
     fn equal_times_pop_in_insertion_order() {
         let mut q = EventQueue::default();
-        q.push(Time::from_secs(2), Event::Fault(0));
-        q.push(Time::from_secs(1), Event::Fault(1));
-        q.push(Time::from_secs(1), Event::Fault(2));
-        q.push(Time::from_secs(1), Event::Fault(3));
+        q.push(Time::from_secs(2), 0u32);
+        q.push(Time::from_secs(1), 1);
+        q.push(Time::from_secs(1), 2);
+        q.push(Time::from_secs(1), 3);
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
-        assert_eq!(order, vec![Event::Fault(1), Event::Fault(2), Event::Fault(3), Event::Fault(0)]);
+        assert_eq!(order, vec![1, 2, 3, 0]);
     }
 }
