@@ -515,9 +515,16 @@ fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: boo
         eprintln!("error: --csv and --report are not available for topology scenarios; use --json");
         return ExitCode::from(2);
     }
-    match deploysim::topology::run(scenario) {
-        Ok(r) if json => println!("{}", report::schema::Versioned::new(&r).to_json()),
-        Ok(r) => print!("{}", r.table()),
+    match deploysim::topology::run_summarised(scenario) {
+        Ok((summary, r)) if json => {
+            let out = report::schema::RunOutput { summary, detail: Some(report::schema::RunDetail::Topology(r)) };
+            println!("{}", report::schema::Versioned::new(out).to_json())
+        }
+        Ok((summary, r)) => {
+            print!("{}", report::summary_table(&summary));
+            println!();
+            print!("{}", r.table())
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

@@ -174,7 +174,7 @@ fn check(v: &jsonschema::Validator, what: &str, out: &str) -> serde_json::Value 
 
 #[test]
 fn every_shipped_scenario_run_json_matches_the_run_schema() {
-    assert_eq!(SCHEMA_VERSION, 1, "the README documents schema_version 1");
+    assert_eq!(SCHEMA_VERSION, 2, "the README documents schema_version 2");
     let files = common::shipped_scenarios();
     assert!(files.len() >= 30, "{} scenarios", files.len());
     let run = validator("run");

@@ -332,3 +332,76 @@ fn one_service_mean_latency_is_the_lognormal_mean() {
     assert!((r.mean_latency_ms - mean).abs() < 5.0 * se, "{} vs {mean} ± {}", r.mean_latency_ms, 5.0 * se);
     assert_eq!(r.failed, 0);
 }
+
+// ----- the summary every run shares ---------------------------------------------------
+
+fn summarised(s: &Scenario) -> (deploysim::metrics::Summary, Report) {
+    topology::run_summarised(s).expect("a loaded topology runs")
+}
+
+/// The big bang's failures are all the release's: its baseline (the same scenario and
+/// seed without the plan) fails nothing, so the excess is every failure and the blast
+/// radius is every user who had one. The ordered plan respects the contracts: nothing.
+#[test]
+fn a_bad_big_bang_has_a_blast_radius_against_its_baseline() {
+    let (s, r) = summarised(&load("multi-service-bigbang.ron"));
+    assert!(s.failed_requests > 1000, "{s:?}");
+    assert_eq!(s.excess_failed_requests, s.failed_requests as i64, "the baseline fails nothing");
+    assert_eq!(s.blast_radius_users, r.users_affected);
+    assert!(s.blast_radius_users > 0);
+    assert_eq!(s.outcome, "promoted");
+    assert_eq!(s.strategy, "big-bang");
+    let names: Vec<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["front", "orders", "payments"]);
+    let payments = &s.services[2];
+    assert_eq!(payments.failed_by_cause.get("contract").copied(), Some(r.contract_errors()));
+
+    let (o, _) = summarised(&load("multi-service-ordered.ron"));
+    assert_eq!((o.failed_requests, o.blast_radius_users, o.excess_failed_requests), (0, 0, 0));
+    assert!(o.exposed_users > 0, "users met the new versions");
+}
+
+/// Without a plan the run is its own baseline: failures from a fault are not the
+/// release's, so the excess and the blast radius are exactly 0.
+#[test]
+fn a_graph_without_a_rollout_has_exactly_zero_excess_failures() {
+    let (s, _) = summarised(&load("retry-storm.ron"));
+    assert!(s.failed_requests > 1000, "the outage fails requests: {}", s.failed_requests);
+    assert_eq!((s.excess_failed_requests, s.blast_radius_users, s.extra_cost), (0, 0, 0.0));
+    assert_eq!(s.outcome, "no_rollout");
+    assert_eq!(s.exposed_users, 0);
+}
+
+/// Little's law end to end, L = λ·W: the mean number of user requests in the system
+/// equals the arrival rate times their mean time in it. Every request here is answered
+/// (successes and errors, no timeouts or rejections), so W is the recorded mean latency;
+/// only requests still in flight at the end part the two sides, well under 1 %.
+#[test]
+fn the_summary_obeys_littles_law_end_to_end() {
+    let (s, _) = summarised(&load("multi-service-bigbang.ron"));
+    assert_eq!(s.requests, s.successes + s.errors + s.timeouts + s.rejected);
+    assert_eq!((s.timeouts, s.rejected), (0, 0));
+    let w = s.latency_mean_ms.expect("answered requests") / 1e3;
+    let l = s.throughput_rps * w;
+    assert!((s.mean_in_system - l).abs() <= 0.01 * l, "L = {} but λW = {l}", s.mean_in_system);
+}
+
+/// `run --json` has the same keys for a single service and for a graph of services.
+#[test]
+fn run_json_has_the_same_keys_for_one_service_and_a_graph() {
+    let keys = |file: &str| -> Vec<String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
+            .args(["run", file, "--json"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let one = keys("scenarios/rolling-bad-release.ron");
+    assert!(one.contains(&"blast_radius_users".to_string()) && one.contains(&"services".to_string()));
+    assert_eq!(one, keys("scenarios/multi-service-bigbang.ron"));
+}

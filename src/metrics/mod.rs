@@ -12,7 +12,7 @@ pub mod summary;
 use serde::Serialize;
 
 pub use histogram::Histogram;
-pub use summary::{BaselineTotals, RolloutRecord, RunRecord, Summary};
+pub use summary::{BaselineTotals, RolloutRecord, RunRecord, ServiceSummary, Summary};
 
 use crate::des::time::Time;
 use crate::model::fleet::POOLS;

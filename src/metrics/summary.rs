@@ -98,6 +98,24 @@ pub struct Summary {
     pub abort_reason: Option<String>,
     /// The A/B experiment's report, for `AbTest` runs.
     pub ab: Option<super::ab::AbReport>,
+    /// Per service: a single-service scenario has one, named `service`; a multi-service
+    /// one has each of its services, the front first as the topology lists them.
+    pub services: Vec<ServiceSummary>,
+}
+
+/// One service's figures in a run.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, Deserialize, PartialEq)]
+pub struct ServiceSummary {
+    pub name: String,
+    /// The version it runs at the end.
+    pub version: String,
+    /// Requests (for a called service: call attempts, retries included) that reached it.
+    pub requests: u64,
+    /// Those it failed, whatever the cause.
+    pub failed_requests: u64,
+    /// The failures by cause (`error`, `timeout`, `rejected`; for a called service also
+    /// `down`, `contract`, `schema`, `db`, `dependency`); causes with none are left out.
+    pub failed_by_cause: std::collections::BTreeMap<String, u64>,
 }
 
 /// Seconds in which fewer than half of the requests that ended succeeded, or in which
@@ -217,6 +235,24 @@ impl Summary {
             shadow_failed: m.shadow_failed,
             abort_reason: r.abort_reason.map(str::to_string),
             ab: r.ab.cloned(),
+            services: vec![ServiceSummary {
+                name: "service".into(),
+                version: match (&s.release, r.outcome) {
+                    (Some(rel), "promoted") => rel.version.clone(),
+                    _ => s.fleet.version.clone(),
+                },
+                requests,
+                failed_requests: failed,
+                failed_by_cause: [
+                    ("error", m.outcome_total(Outcome::Error)),
+                    ("timeout", m.outcome_total(Outcome::Timeout)),
+                    ("rejected", m.outcome_total(Outcome::Rejected)),
+                ]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.to_string(), n))
+                .collect(),
+            }],
         }
     }
 }

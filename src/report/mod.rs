@@ -70,7 +70,7 @@ pub fn summary_table(s: &Summary) -> String {
 
 /// The summary as one JSON object: `run --json` (with `schema_version`, see [`schema`]).
 pub fn summary_json(s: &Summary) -> String {
-    schema::Versioned::new(s).to_json()
+    schema::Versioned::new(schema::RunOutput { summary: s.clone(), detail: None }).to_json()
 }
 
 const SERIES_HEADER: &str = "t,arrivals,success_stable,success_new,success_baseline,error_stable,error_new,error_baseline,timeout_stable,timeout_new,timeout_baseline,rejected_stable,rejected_new,rejected_baseline,no_backend,latency_mean_ms,latency_p50_ms,latency_p99_ms,ready_stable,ready_new,ready_baseline,alive,share_new_pct,shadow,shadow_failed,cost";

@@ -16,7 +16,7 @@ use crate::serverless::ServerlessSummary;
 
 /// The shape of the `--json` documents. It goes up by one when a field is removed or
 /// renamed or changes its type or meaning; a new field may appear without a change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A result with the version of its shape in front.
 #[derive(Serialize, JsonSchema)]
@@ -48,17 +48,35 @@ impl<T: Serialize> Versioned<T> {
     }
 }
 
+/// What `run --json` prints for a rollout of one service or of a graph of services: the
+/// run's summary in the vocabulary every run shares (the same keys whatever the
+/// scenario), and beside it the engine's own report where it has one.
+#[derive(Serialize, JsonSchema)]
+pub struct RunOutput {
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// `null` for a single service; `{"topology": ...}` for a multi-service scenario: its
+    /// calls, schema, database and log.
+    pub detail: Option<RunDetail>,
+}
+
+/// An engine's own report, beside the shared summary.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunDetail {
+    Topology(crate::topology::Report),
+}
+
 /// What `run --json` prints, by the kind of scenario.
 #[derive(JsonSchema)]
 #[serde(untagged)]
-#[allow(dead_code)] // Describes the output for the schema; the CLI prints `Versioned<_>` directly.
+#[allow(dead_code, clippy::large_enum_variant)] // Describes the output for the schema (never built); the CLI prints `Versioned<_>` directly.
 pub enum RunDocument {
-    /// A single service's rollout measured against its baseline.
-    Rollout(Versioned<Summary>),
+    /// A rollout of one service or of a graph of services (a `topology` section), measured
+    /// against its baseline.
+    Rollout(Versioned<RunOutput>),
     /// A scenario with a `serverless` section.
     Serverless(Versioned<ServerlessSummary>),
-    /// A scenario with a `topology` section (several services).
-    Topology(Versioned<crate::topology::Report>),
     /// A scenario with a `continuous` section (a stream of releases).
     Continuous(Versioned<ContinuousReport>),
 }

@@ -33,6 +33,8 @@
 use std::collections::VecDeque;
 
 use crate::des::queue::EventQueue;
+use crate::metrics::{Outcome as RequestOutcome, Recorder};
+use crate::model::fleet::{NEW, POOLS, STABLE};
 use crate::model::service::ServiceTimes;
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
@@ -134,6 +136,9 @@ struct Visit {
     call: u16,
     tries: u32,
     seq: u32,
+    /// It, or a call it made, ran a version the plan deployed (not the one its service
+    /// started with).
+    new: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +226,21 @@ pub struct Engine {
     affected: Vec<u64>,
     latency_sum_us: f64,
     ok_requests: u64,
+    /// The user's view, recorded as the single-service engine records it: every user
+    /// request, its outcome and latency, per second, with the users it failed.
+    rec: Recorder,
+    /// Seconds in the scenario (the last one also counts what ends after it).
+    dur_s: usize,
+    /// The integral of user requests in the system, request·µs.
+    request_area: u128,
+    /// What one instance costs per second.
+    instance_cost_s: f64,
+    /// The plan's times: its first step, its end, an automatic rollback's decision and
+    /// the end of that rollback.
+    pub(super) plan_started: Option<Time>,
+    pub(super) plan_finished: Option<Time>,
+    pub(super) abort_at: Option<Time>,
+    pub(super) recovered_at: Option<Time>,
 }
 
 fn derived_seed(seed: u64, k: u64) -> u64 {
@@ -290,6 +310,8 @@ impl Engine {
         };
         let users = Users::new(&s.traffic, seed);
         let words = (users.count as usize).div_ceil(64);
+        let dur_s = (end.whole_secs() as usize + usize::from(!end.as_micros().is_multiple_of(1_000_000))).max(1);
+        let rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
         let mut e = Engine {
             budgets: vec![Budget::default(); m.edges.len()],
             m,
@@ -313,6 +335,14 @@ impl Engine {
             affected: vec![0; words],
             latency_sum_us: 0.0,
             ok_requests: 0,
+            rec,
+            dur_s,
+            request_area: 0,
+            instance_cost_s: s.fleet.instance.hourly_cost.0 / 3600.0,
+            plan_started: None,
+            plan_finished: None,
+            abort_at: None,
+            recovered_at: None,
         };
         if let Some(t0) = e.arrivals.next_arrival() {
             e.q.push(t0, Ev::Arrival);
@@ -332,7 +362,7 @@ impl Engine {
 
     /// Runs until no event is left (requests in flight at the end finish; the plan, faults
     /// and ticks stop at the end) and returns the report.
-    pub fn run(mut self) -> Report {
+    pub fn run(mut self) -> Finished {
         while let Some((t, ev)) = self.q.pop() {
             let control = matches!(
                 ev,
@@ -366,6 +396,8 @@ impl Engine {
                     self.q.push(t, Ev::Arrival);
                 }
                 self.report.requests += 1;
+                self.advance_seconds();
+                self.rec.arrival(user, self.now);
                 let front = self.m.front;
                 self.arrive(front, Parent::User { user, arrival: self.now }, None);
             }
@@ -448,7 +480,7 @@ impl Engine {
         self.report.services[svc].attempts += 1;
         let s = &mut self.svcs[svc];
         if s.down > 0 {
-            return self.fail_early(svc, parent, Cause::Down);
+            return self.fail_early(svc, parent, Cause::Down, false);
         }
         let inst = s.first + s.rr % s.replicas;
         s.rr = s.rr.wrapping_add(1);
@@ -456,12 +488,12 @@ impl Engine {
         if let Some((_, cv, e)) = caller
             && !self.m.compat[e][cv as usize][version as usize]
         {
-            return self.fail_early(svc, parent, Cause::Contract);
+            return self.fail_early(svc, parent, Cause::Contract, version != 0);
         }
         let (concurrency, queue_cap) = (s.concurrency, s.queue_cap);
         let i = &self.insts[inst as usize];
         if i.busy >= concurrency && i.queue.len() >= queue_cap {
-            return self.fail_early(svc, parent, Cause::Rejected);
+            return self.fail_early(svc, parent, Cause::Rejected, false);
         }
         self.serial += 1;
         let visit = Visit {
@@ -477,6 +509,7 @@ impl Engine {
             call: 0,
             tries: 0,
             seq: 0,
+            new: version != 0,
         };
         let v = match self.free.pop() {
             Some(idx) => {
@@ -658,9 +691,9 @@ impl Engine {
     }
 
     /// A visit that never started (down, contract, rejected).
-    fn fail_early(&mut self, svc: usize, parent: Parent, cause: Cause) {
+    fn fail_early(&mut self, svc: usize, parent: Parent, cause: Cause, new: bool) {
         self.report.services[svc].count(cause);
-        self.deliver(parent, Err(cause));
+        self.deliver(parent, Err(cause), new);
     }
 
     fn finish(&mut self, v: VRef, res: Result<(), Cause>) {
@@ -681,16 +714,19 @@ impl Engine {
                 self.start_work(next);
             }
         }
-        self.deliver(vis.parent, res);
+        let new = self.visits[v.idx as usize].new;
+        self.deliver(vis.parent, res, new);
     }
 
-    fn deliver(&mut self, parent: Parent, res: Result<(), Cause>) {
+    /// An answer goes to whoever waits for it; `new` when a deployed version had a part.
+    fn deliver(&mut self, parent: Parent, res: Result<(), Cause>, new: bool) {
         match parent {
-            Parent::User { user, arrival } => self.user_done(user, arrival, res.is_ok()),
+            Parent::User { user, arrival } => self.user_done(user, arrival, res, new),
             Parent::Call { v, seq } => {
                 if self.live(v) {
                     let p = self.visits[v.idx as usize];
                     if p.state == State::Calling && p.seq == seq {
+                        self.visits[v.idx as usize].new |= new;
                         self.attempt_result(v, res);
                     }
                 }
@@ -698,7 +734,21 @@ impl Engine {
         }
     }
 
-    fn user_done(&mut self, user: u32, arrival: Time, ok: bool) {
+    fn user_done(&mut self, user: u32, arrival: Time, res: Result<(), Cause>, new: bool) {
+        let ok = res.is_ok();
+        self.advance_seconds();
+        let outcome = match res {
+            Ok(()) => RequestOutcome::Success,
+            Err(Cause::Rejected) => RequestOutcome::Rejected,
+            Err(Cause::Timeout) => RequestOutcome::Timeout,
+            Err(_) => RequestOutcome::Error,
+        };
+        let latency = self.now - arrival;
+        // Counted up to the scenario's end, as the single-service engine counts it.
+        let upto = self.now.min(self.end);
+        self.request_area += u128::from(upto.saturating_sub(arrival.min(self.end)).as_micros());
+        self.rec.served(user, new);
+        self.rec.finish(user, Some(if new { NEW } else { STABLE }), new, outcome, latency, self.now);
         let sec = self.now.whole_secs() as usize;
         let series = &mut self.report.series;
         if series.len() <= sec {
@@ -713,6 +763,27 @@ impl Engine {
             self.report.failed += 1;
             self.affected[user as usize / 64] |= 1 << (user % 64);
         }
+    }
+
+    /// Closes the recorder's seconds up to the current one (what ends after the
+    /// scenario's end counts in its last second).
+    fn advance_seconds(&mut self) {
+        let sec = (self.now.whole_secs() as usize).min(self.dur_s - 1);
+        while self.rec.series.len() < sec {
+            self.close_second();
+        }
+    }
+
+    fn close_second(&mut self) {
+        let mut ready = [0u16; POOLS];
+        for i in &self.insts {
+            let pool = if i.version == 0 { STABLE } else { NEW };
+            ready[pool as usize] = ready[pool as usize].saturating_add(1);
+        }
+        let alive = self.insts.len().min(u16::MAX as usize) as u16;
+        let share_new =
+            if self.insts.is_empty() { 0.0 } else { f64::from(ready[NEW as usize]) / self.insts.len() as f64 };
+        self.rec.close_second(ready, alive, share_new, self.insts.len() as f64 * self.instance_cost_s);
     }
 
     // ----- faults -----------------------------------------------------------------
@@ -755,8 +826,15 @@ impl Engine {
     // ----- the plan ---------------------------------------------------------------
 
     fn run_step(&mut self, pc: usize) {
+        if pc == 0 && self.plan_started.is_none() {
+            self.plan_started = Some(self.now);
+        }
         let Some(step) = self.m.steps.get(pc).cloned() else {
             self.report.plan_finished_s = Some(self.now.as_secs_f64());
+            if self.abort_at.is_some() {
+                self.recovered_at.get_or_insert(self.now);
+            }
+            self.plan_finished = Some(self.now);
             if self.report.outcome == Outcome::Running {
                 self.report.outcome = Outcome::Completed;
             }
@@ -899,6 +977,7 @@ impl Engine {
             self.token += 1;
             self.report.outcome = Outcome::RolledBack;
             self.report.rollback_s = Some(self.now.as_secs_f64());
+            self.abort_at = Some(self.now);
             self.log(format!(
                 "auto rollback: {f} of {n} user requests failed in the last {}s (≥ {rate})",
                 window.whole_secs()
@@ -907,7 +986,10 @@ impl Engine {
         }
     }
 
-    fn finish_report(mut self) -> Report {
+    fn finish_report(mut self) -> Finished {
+        while self.rec.series.len() < self.dur_s {
+            self.close_second();
+        }
         let r = &mut self.report;
         let dur_s = self.end.whole_secs() as usize + usize::from(!self.end.as_micros().is_multiple_of(1_000_000));
         if r.series.len() < dur_s {
@@ -930,6 +1012,65 @@ impl Engine {
         if let Some(db) = &self.db {
             r.schema = Some(db.schema);
         }
-        self.report
+        let instances = self.insts.len();
+        Finished {
+            report: self.report,
+            recorder: self.rec,
+            plan_started: self.plan_started,
+            plan_finished: self.plan_finished,
+            abort_at: self.abort_at,
+            recovered_at: self.recovered_at,
+            end: self.end,
+            cost: instances as f64 * self.instance_cost_s * self.end.as_secs_f64(),
+            peak_instances: instances,
+            request_seconds: self.request_area as f64 / 1e6,
+        }
+    }
+}
+
+/// A finished topology run: its report, and what it recorded of the user's view for the
+/// run summary (see [`Finished::record`]).
+pub struct Finished {
+    pub report: Report,
+    pub recorder: Recorder,
+    pub plan_started: Option<Time>,
+    pub plan_finished: Option<Time>,
+    pub abort_at: Option<Time>,
+    pub recovered_at: Option<Time>,
+    pub end: Time,
+    /// Every instance of every service at the scenario's `fleet.instance.hourly_cost`,
+    /// over the scenario's duration (instances are switched in place: the count never
+    /// changes).
+    pub cost: f64,
+    pub peak_instances: usize,
+    pub request_seconds: f64,
+}
+
+impl Finished {
+    /// What the run recorded, for [`crate::metrics::Summary`]. `scenario` is the one it ran.
+    pub fn record<'a>(&'a self, scenario: &'a Scenario) -> crate::metrics::RunRecord<'a> {
+        crate::metrics::RunRecord {
+            scenario,
+            metrics: &self.recorder,
+            rollout: crate::metrics::RolloutRecord {
+                outcome: match self.report.outcome {
+                    Outcome::NoPlan => "no_rollout",
+                    Outcome::Running => "running",
+                    Outcome::Completed => "promoted",
+                    Outcome::RolledBack => "rolled_back",
+                },
+                started: self.plan_started,
+                finished: self.plan_finished,
+                abort_at: self.abort_at,
+                abort_reason: None,
+                recovered_at: self.recovered_at,
+                ab: None,
+            },
+            first_new_harm: self.recorder.first_new_failure,
+            end: self.end,
+            cost: self.cost,
+            peak_instances: self.peak_instances,
+            request_seconds: self.request_seconds,
+        }
     }
 }

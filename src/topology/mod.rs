@@ -27,6 +27,7 @@ pub mod report;
 
 pub use report::Report;
 
+use crate::metrics::Summary;
 use crate::scenario::Scenario;
 
 /// Why a topology cannot run (a loaded scenario's always can).
@@ -42,6 +43,75 @@ pub enum TopologyError {
 /// Runs a scenario's topology to the end; `Err` if it has none or it does not check
 /// (a scenario from [`crate::scenario::load_file`] always checks).
 pub fn run(scenario: &Scenario) -> Result<Report, TopologyError> {
+    Ok(run_finished(scenario)?.report)
+}
+
+/// [`run`], with what the run recorded for its summary.
+pub fn run_finished(scenario: &Scenario) -> Result<engine::Finished, TopologyError> {
     let t = scenario.topology.as_ref().ok_or(TopologyError::NoSection)?;
     Ok(engine::Engine::new(scenario, t)?.run())
+}
+
+/// The same scenario and seed with no rollout: the plan removed, faults kept.
+pub fn baseline_of(scenario: &Scenario) -> Scenario {
+    let mut b = scenario.clone();
+    if let Some(t) = b.topology.as_mut() {
+        t.plan = None;
+    }
+    b
+}
+
+/// Runs the scenario and its no-rollout baseline on the same seed, and summarises the
+/// run against it in the vocabulary of every run (see [`crate::metrics::Summary`]).
+pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, Report), TopologyError> {
+    let run = run_finished(scenario)?;
+    let base_scenario = baseline_of(scenario);
+    let has_plan = scenario.topology.as_ref().is_some_and(|t| t.plan.is_some());
+    let summary = if !has_plan {
+        Summary::compute(&run.record(scenario), &run.record(scenario))
+    } else {
+        let base = run_finished(&base_scenario)?;
+        Summary::compute(&run.record(scenario), &base.record(&base_scenario))
+    };
+    let mut summary = summary;
+    summary.strategy = plan_name(scenario).into();
+    summary.services = run.report.services.iter().map(service_summary).collect();
+    Ok((summary, run.report))
+}
+
+/// The name a topology's plan goes by in summaries: the order of its first deployment.
+fn plan_name(scenario: &Scenario) -> &'static str {
+    use crate::scenario::topology::{Order, PlanStep};
+    let plan = scenario.topology.as_ref().and_then(|t| t.plan.as_ref());
+    let first = plan.and_then(|p| {
+        p.steps.iter().find_map(|s| match s {
+            PlanStep::Deploy(d) => Some(d.order),
+            _ => None,
+        })
+    });
+    match (plan, first) {
+        (None, _) => "none",
+        (Some(_), Some(Order::BigBang)) => "big-bang",
+        (Some(_), Some(Order::OneAtATime)) => "one-at-a-time",
+        (Some(_), None) => "plan",
+    }
+}
+
+fn service_summary(s: &report::ServiceStats) -> crate::metrics::ServiceSummary {
+    let causes = [
+        ("down", s.down),
+        ("contract", s.contract),
+        ("rejected", s.rejected),
+        ("schema", s.schema),
+        ("db", s.db),
+        ("error", s.error),
+        ("dependency", s.dependency),
+    ];
+    crate::metrics::ServiceSummary {
+        name: s.name.clone(),
+        version: s.version.clone(),
+        requests: s.attempts,
+        failed_requests: s.failed,
+        failed_by_cause: causes.into_iter().filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect(),
+    }
 }
