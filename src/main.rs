@@ -494,9 +494,14 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
         eprintln!("error: --csv and --report are not available for serverless scenarios; use --json");
         return ExitCode::from(2);
     }
-    let text = match deploysim::serverless::run(scenario) {
-        Ok(s) if json => format!("{}\n", report::schema::Versioned::new(&s).to_json()),
-        Ok(s) => deploysim::serverless::report::table(&s),
+    let text = match deploysim::serverless::run_summarised(scenario) {
+        Ok((summary, s)) if json => {
+            let out = report::schema::RunOutput { summary, detail: Some(report::schema::RunDetail::Serverless(s)) };
+            format!("{}\n", report::schema::Versioned::new(out).to_json())
+        }
+        Ok((summary, s)) => {
+            format!("{}\n{}", report::summary_table(&summary), deploysim::serverless::report::table(&s))
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

@@ -198,22 +198,32 @@ fn every_shipped_scenario_run_json_matches_the_run_schema() {
     });
     assert_eq!(outputs.len(), files.len());
     let mut kinds = std::collections::BTreeSet::new();
+    let mut summary_keys: Option<Vec<String>> = None;
     for (f, out) in &outputs {
         let doc = check(&run, &f.display().to_string(), out);
         let scenario = deploysim::scenario::load_file(f).expect("loads");
-        // Each kind of scenario prints its own shape; its marks: a serverless run names
-        // its deployment configuration, a topology its services, a stream its strategies.
+        // A rollout of one service, of a graph or of a function prints the same keys,
+        // with the engine's own report under `detail`; a release stream prints its
+        // strategies.
         let mark = if scenario.serverless.is_some() {
-            "deployment"
+            "/detail/serverless"
         } else if scenario.topology.is_some() {
-            "services"
+            "/detail/topology"
         } else if scenario.continuous.is_some() {
-            "strategies"
+            "/strategies"
         } else {
-            "strategy"
+            "/strategy"
         };
         let kind = deploysim::headless_kind(&scenario).unwrap_or("single-service");
-        assert!(doc.get(mark).is_some(), "{}: a {kind} run has `{mark}`", f.display());
+        assert!(doc.pointer(mark).is_some(), "{}: a {kind} run has `{mark}`", f.display());
+        if scenario.continuous.is_none() {
+            let mut keys: Vec<String> = doc.as_object().expect("an object").keys().cloned().collect();
+            keys.sort();
+            match &summary_keys {
+                None => summary_keys = Some(keys),
+                Some(k) => assert_eq!(&keys, k, "{}: a {kind} run has other keys", f.display()),
+            }
+        }
         kinds.insert(mark);
     }
     assert_eq!(kinds.len(), 4, "the shipped scenarios cover all four shapes: {kinds:?}");

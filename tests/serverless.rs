@@ -357,8 +357,11 @@ fn same_seed_same_json_and_the_cli_prints_it() {
     assert_ne!(a, c);
     let v: serde_json::Value = serde_json::from_str(a.trim()).expect("valid JSON");
     assert_eq!(v["outcome"], "rolled_back");
-    for field in ["cold_starts", "cost", "peak_concurrency", "blast_radius_users", "latency_p99_ms", "series"] {
+    for field in ["cost", "blast_radius_users", "excess_failed_requests", "latency_p99_ms", "services"] {
         assert!(!v[field].is_null(), "{field}");
+    }
+    for field in ["cold_starts", "peak_concurrency", "series"] {
+        assert!(!v["detail"]["serverless"][field].is_null(), "detail.serverless.{field}");
     }
     let table = out(&["run", "scenarios/serverless-linear.ron"]);
     assert!(table.contains("cold starts") && table.contains("promoted"), "{table}");
@@ -405,4 +408,38 @@ fn bad_serverless_input_is_an_error_with_its_place() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.ron:6:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn shipped(name: &str) -> deploysim::scenario::Scenario {
+    deploysim::scenario::load_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Against its no-release baseline on the same seed, a request routed to version 1 fails
+/// exactly when it fails in the baseline (the same error draw for the same request id,
+/// the same error rate), so with no throttling every excess failure and every user of
+/// the blast radius is version 2's: the blast radius is at most the users version 2
+/// failed, and the detection time is set because the alarm rolled back.
+#[test]
+fn a_function_release_is_measured_against_its_baseline() {
+    let (s, own) = serverless::run_summarised(&shipped("serverless-canary.ron")).expect("serverless");
+    assert_eq!(own.throttles, 0, "the argument below needs no throttling");
+    assert_eq!(s.outcome, "rolled_back");
+    assert!(s.blast_radius_users > 0 && s.blast_radius_users <= own.blast_radius_users, "{s:?}");
+    assert!(s.excess_failed_requests > 0 && s.excess_failed_requests as u64 <= own.new_version_errors);
+    assert!(s.time_to_detect_s.is_some());
+    assert_eq!((s.requests, s.cost), (own.requests, own.cost), "pay per use, attributed to the function");
+    assert_eq!(s.services.len(), 1);
+    assert_eq!(s.services[0].name, "function");
+}
+
+/// Without a release the run is its own baseline: exactly 0 excess failures and blast
+/// radius, and the cost is what the function billed.
+#[test]
+fn a_function_without_a_release_has_exactly_zero_excess() {
+    let (s, own) = serverless::run_summarised(&shipped("serverless-cold-starts.ron")).expect("serverless");
+    assert_eq!((s.excess_failed_requests, s.blast_radius_users, s.extra_cost), (0, 0, 0.0));
+    assert_eq!(s.outcome, "no_rollout");
+    assert_eq!(s.cost, own.cost);
+    assert!(own.cold_starts > 0);
 }

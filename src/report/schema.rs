@@ -55,8 +55,8 @@ impl<T: Serialize> Versioned<T> {
 pub struct RunOutput {
     #[serde(flatten)]
     pub summary: Summary,
-    /// `null` for a single service; `{"topology": ...}` for a multi-service scenario: its
-    /// calls, schema, database and log.
+    /// `null` for a single service; `{"topology": ...}` for a multi-service scenario (its
+    /// calls, schema, database and log); `{"serverless": ...}` for a function.
     pub detail: Option<RunDetail>,
 }
 
@@ -65,6 +65,9 @@ pub struct RunOutput {
 #[serde(rename_all = "snake_case")]
 pub enum RunDetail {
     Topology(crate::topology::Report),
+    /// The function's own report: invocations, cold starts, throttles, environments,
+    /// billing, the alias's weights, and its own blast radius (users failed by version 2).
+    Serverless(ServerlessSummary),
 }
 
 /// What `run --json` prints, by the kind of scenario.
@@ -72,11 +75,9 @@ pub enum RunDetail {
 #[serde(untagged)]
 #[allow(dead_code, clippy::large_enum_variant)] // Describes the output for the schema (never built); the CLI prints `Versioned<_>` directly.
 pub enum RunDocument {
-    /// A rollout of one service or of a graph of services (a `topology` section), measured
-    /// against its baseline.
+    /// A rollout of one service, of a graph of services (a `topology` section) or of a
+    /// function (a `serverless` section), measured against its baseline.
     Rollout(Versioned<RunOutput>),
-    /// A scenario with a `serverless` section.
-    Serverless(Versioned<ServerlessSummary>),
     /// A scenario with a `continuous` section (a stream of releases).
     Continuous(Versioned<ContinuousReport>),
 }

@@ -42,7 +42,10 @@ use std::collections::VecDeque;
 use serde::Serialize;
 
 use crate::des::queue::EventQueue;
+use crate::metrics::Summary;
 use crate::metrics::histogram::Histogram;
+use crate::metrics::{Outcome as RequestEnd, Recorder, RolloutRecord, RunRecord};
+use crate::model::fleet::{NEW, POOLS, STABLE};
 use crate::model::service::{ServiceTimes, VersionProfile};
 use crate::model::traffic::{ArrivalProcess, Users};
 use crate::scenario::Scenario;
@@ -255,6 +258,12 @@ struct Engine<'a> {
     active: Bits,
     exposed: Bits,
     blast: Bits,
+    /// The user's view, recorded as every engine records it (for the run summary).
+    rec: Recorder,
+    /// Environments alive per version.
+    alive_v: [u32; 2],
+    /// The integral of requests in the system up to the end, request·µs.
+    request_area: u128,
 }
 
 /// The error of running a scenario without a `serverless` section serverless.
@@ -279,6 +288,30 @@ pub fn run_observed(
     Ok(e.summary())
 }
 
+/// Runs the scenario and its no-release baseline (the same seed: the same arrivals,
+/// users, execution times and error draws), and summarises the run against it in the
+/// vocabulary of every run; beside it, the function's own report.
+pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, ServerlessSummary), NoServerlessSection> {
+    let spec = scenario.serverless.as_ref().ok_or(NoServerlessSection)?;
+    let mut run = Engine::new(scenario, spec);
+    run.run(&mut |_| {});
+    let mut summary = if scenario.release.is_none() {
+        Summary::compute(&run.record(), &run.record())
+    } else {
+        let mut b = scenario.clone();
+        b.release = None;
+        let mut base = Engine::new(&b, spec);
+        base.run(&mut |_| {});
+        Summary::compute(&run.record(), &base.record())
+    };
+    let own = run.summary();
+    summary.strategy = own.deployment.clone();
+    if let Some(s) = summary.services.first_mut() {
+        s.name = "function".into();
+    }
+    Ok((summary, own))
+}
+
 impl<'a> Engine<'a> {
     fn new(scenario: &'a Scenario, spec: &'a ServerlessSpec) -> Engine<'a> {
         let seed = scenario.seed;
@@ -294,6 +327,7 @@ impl<'a> Engine<'a> {
         let n_users = users.count;
         // The second that holds the last instant before the end.
         let last_sec = horizon.saturating_sub(Time::from_micros(1)).whole_secs();
+        let rec = Recorder::new(n_users, scenario.traffic.session_gap.time(), last_sec as usize + 1);
         let mut e = Engine {
             scenario,
             spec,
@@ -337,6 +371,9 @@ impl<'a> Engine<'a> {
             active: Bits::new(n_users),
             exposed: Bits::new(n_users),
             blast: Bits::new(n_users),
+            rec,
+            alive_v: [0; 2],
+            request_area: 0,
         };
         if let Some(t) = e.arrivals.next_arrival() {
             e.queue.push(t, Ev::Arrival(t));
@@ -378,6 +415,9 @@ impl<'a> Engine<'a> {
         }
         // Fill the seconds after the last event up to the end.
         self.advance(self.horizon.saturating_sub(Time::from_micros(1)));
+        while self.rec.series.len() <= self.last_sec as usize {
+            self.close_recorded_second();
+        }
         let mut w = 0.0;
         let mut k = 0;
         for row in &mut self.series {
@@ -402,6 +442,9 @@ impl<'a> Engine<'a> {
     /// concurrency and environments of the moment.
     fn advance(&mut self, t: Time) {
         let s = self.sec_of(t);
+        while (self.rec.series.len() as u64) < s {
+            self.close_recorded_second();
+        }
         while self.cur_sec < s {
             self.cur_sec += 1;
             self.series.push(SecondRow {
@@ -411,6 +454,34 @@ impl<'a> Engine<'a> {
                 ..SecondRow::default()
             });
         }
+    }
+
+    fn close_recorded_second(&mut self) {
+        let mut ready = [0u16; POOLS];
+        ready[STABLE as usize] = self.alive_v[0].min(u16::MAX as u32) as u16;
+        ready[NEW as usize] = self.alive_v[1].min(u16::MAX as u32) as u16;
+        let alive = self.alive.min(u16::MAX as u32) as u16;
+        let cost = self.cost_so_far();
+        self.rec.close_second(ready, alive, self.weight / 100.0, cost);
+    }
+
+    /// What was billed so far: requests and GB-seconds.
+    fn cost_so_far(&self) -> f64 {
+        let invocations: u64 = self.outcomes.iter().map(|o| o[0] + o[1]).sum();
+        let gb_seconds = self.billed_ms as f64 / 1000.0 * (self.spec.memory_mb.0 as f64 / 1024.0);
+        invocations as f64 * self.spec.price_per_million_requests / 1e6 + gb_seconds * self.spec.price_per_gb_second
+    }
+
+    /// A request ended: recorded for the summary like a request of any engine.
+    fn record_end(&mut self, user: u32, arrival: Time, version: u8, end: RequestEnd, t: Time) {
+        let upto = t.min(self.horizon);
+        self.request_area += u128::from(upto.saturating_sub(arrival.min(self.horizon)).as_micros());
+        let new = version == 1;
+        let pool = if new { NEW } else { STABLE };
+        if end != RequestEnd::Rejected {
+            self.rec.served(user, new);
+        }
+        self.rec.finish(user, Some(pool), new, end, t - arrival, t);
     }
 
     fn note_levels(&mut self, t: Time) {
@@ -428,6 +499,7 @@ impl<'a> Engine<'a> {
         self.requests += 1;
         let user = self.users.user_of_request(id);
         self.active.set(user);
+        self.rec.arrival(user, t);
         let v = match self.phase {
             Phase::Shifting => u8::from(self.route.rng(id).random::<f64>() * 100.0 < self.weight),
             Phase::Promoted => 1,
@@ -437,6 +509,7 @@ impl<'a> Engine<'a> {
         if self.in_flight >= self.spec.concurrency_limit.0 as u32 {
             self.outcomes[vi][2] += 1;
             self.row(t).throttles[vi] += 1;
+            self.record_end(user, t, v, RequestEnd::Rejected, t);
             observe(&RequestOutcome {
                 id,
                 user,
@@ -456,6 +529,7 @@ impl<'a> Engine<'a> {
             None => {
                 self.created += 1;
                 self.alive += 1;
+                self.alive_v[vi] += 1;
                 let fresh = Env { version: v, ..Env::default() };
                 let env = match self.free.pop() {
                     Some(i) => {
@@ -510,6 +584,7 @@ impl<'a> Engine<'a> {
                 self.blast.set(r.user);
             }
         }
+        self.record_end(r.user, r.arrival, v, if r.error { RequestEnd::Error } else { RequestEnd::Success }, t);
         let row = self.row(t);
         row.requests[vi] += 1;
         row.errors[vi] += u32::from(r.error);
@@ -538,6 +613,7 @@ impl<'a> Engine<'a> {
         if let Some(pos) = q.iter().position(|&i| i == env) {
             q.remove(pos);
             self.alive -= 1;
+            self.alive_v[e.version as usize] -= 1;
             self.envs[env as usize].epoch = epoch.wrapping_add(1);
             self.free.push(env);
         }
@@ -593,6 +669,36 @@ impl<'a> Engine<'a> {
     fn set_weight(&mut self, t: Time, w: f64) {
         self.weight = w;
         self.timeline.push(WeightChange { t_s: t.as_secs_f64(), weight_pct: w });
+    }
+
+    /// What the run recorded, for the run summary.
+    fn record(&self) -> RunRecord<'_> {
+        let started = (!matches!(self.phase, Phase::NoRelease | Phase::Waiting)).then_some(self.release_at);
+        RunRecord {
+            scenario: self.scenario,
+            metrics: &self.rec,
+            rollout: RolloutRecord {
+                outcome: match self.phase {
+                    Phase::NoRelease => "no_rollout",
+                    Phase::Waiting => "pending",
+                    Phase::Shifting => "running",
+                    Phase::Promoted => "promoted",
+                    Phase::RolledBack => "rolled_back",
+                },
+                started,
+                finished: self.promoted_at.or(self.rolled_back_at),
+                abort_at: self.rolled_back_at,
+                abort_reason: self.rolled_back_at.map(|_| "the CloudWatch alarm went off"),
+                // The alias points back at version 1 at once.
+                recovered_at: self.rolled_back_at,
+                ab: None,
+            },
+            first_new_harm: self.rec.first_new_failure,
+            end: self.horizon,
+            cost: self.cost_so_far(),
+            peak_instances: self.peak_envs as usize,
+            request_seconds: self.request_area as f64 / 1e6,
+        }
     }
 
     fn summary(&self) -> ServerlessSummary {

@@ -19,4 +19,5 @@ pub mod report;
 
 pub use engine::{
     NoServerlessSection, Outcome, RequestOutcome, SecondRow, ServerlessSummary, WeightChange, run, run_observed,
+    run_summarised,
 };
