@@ -33,29 +33,32 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         Ok(s) => s,
         Err(e) => return crate::file_error(&e),
     };
-    if scenario.serverless.is_some() {
-        return fail(2, format!("{}: serverless scenarios run only with `deploysim run`", path.display()));
-    }
-    if scenario.topology.is_some() {
-        return fail(
-            2,
-            format!("{}: batch runs and sweeps do not run topology scenarios yet; use `run`", path.display()),
-        );
-    }
-    if scenario.continuous.is_some() {
+    let engine = deploysim::engine_of(&scenario);
+    if engine == deploysim::EngineKind::Releases {
         return fail(
             2,
             format!(
-                "{}: `batch` and `sweep` do not run continuous scenarios; `deploysim run` compares their strategies",
+                "{}: `batch` and `sweep` do not run continuous scenarios yet; `deploysim run` compares their strategies",
                 path.display()
             ),
         );
     }
     let variants = match &st.strategies {
+        Some(_) if engine != deploysim::EngineKind::Instances => {
+            return fail(
+                2,
+                format!(
+                    "{}: --strategies picks single-service strategies; a multi-service plan or a function's \
+                     deployment is the scenario's own (sweep over its fields instead)",
+                    path.display()
+                ),
+            );
+        }
         Some(names) => match deploysim::compare_variants(&scenario, Some(names)) {
             Ok(v) => v,
             Err(e) => return fail(2, format!("--strategies: {e}")),
         },
+        None if engine != deploysim::EngineKind::Instances => vec![deploysim::own_variant(&scenario)],
         None => vec![(scenario.strategy.name().to_string(), scenario.strategy.clone())],
     };
     if variants.iter().any(|(_, s)| !matches!(s, deploysim::scenario::StrategySpec::None)) && scenario.release.is_none()
@@ -239,11 +242,18 @@ fn emit(
             // Representative runs: seed index 0 of each strategy at the first point.
             let first = points.first().ok_or("no points")?;
             // The strategies the statistics ran (see `batch::variants_at`).
-            let variants = batch::variants_at(
-                scenario,
-                first,
-                &deploysim::compare_variants(scenario, Some(&p.strategies)).map_err(|e| e.to_string())?,
-            );
+            let instances = deploysim::engine_of(scenario) == deploysim::EngineKind::Instances;
+            let variants = if instances {
+                batch::variants_at(
+                    scenario,
+                    first,
+                    &deploysim::compare_variants(scenario, Some(&p.strategies)).map_err(|e| e.to_string())?,
+                )
+            } else {
+                // A graph's or a function's representative run is not a fleet's: its charts
+                // are the distributions over seeds and the sweep curves below.
+                Vec::new()
+            };
             let sims: Vec<(String, Simulation)> = variants
                 .iter()
                 .map(|(n, spec)| {

@@ -28,6 +28,81 @@ use scenario::{Scenario, StrategySpec};
 use sim::Simulation;
 use sim::tape::RequestTape;
 
+/// Which engine runs a scenario. Chosen here, and only here, from the scenario's
+/// sections; front ends ask rather than look at the sections themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    /// One service on a fleet of instances ([`sim::Simulation`]).
+    Instances,
+    /// A graph of services (`topology`, [`topology`]).
+    Graph,
+    /// A function (`serverless`, [`serverless`]).
+    Functions,
+    /// A stream of releases (`continuous`, [`continuous`]).
+    Releases,
+}
+
+/// The engine that runs `s`.
+pub fn engine_of(s: &Scenario) -> EngineKind {
+    if s.serverless.is_some() {
+        EngineKind::Functions
+    } else if s.topology.is_some() {
+        EngineKind::Graph
+    } else if s.continuous.is_some() {
+        EngineKind::Releases
+    } else {
+        EngineKind::Instances
+    }
+}
+
+/// An engine's own report, beside the summary every run has.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunDetail {
+    /// The graph's calls, schema, database and log.
+    Topology(topology::Report),
+    /// The function's invocations, cold starts, throttles, environments, billing, the
+    /// alias's weights, and its own blast radius (users failed by version 2).
+    Serverless(serverless::ServerlessSummary),
+}
+
+/// Why a scenario could not be summarised.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SummariseError {
+    #[error(transparent)]
+    Topology(#[from] topology::TopologyError),
+    #[error(transparent)]
+    Serverless(#[from] serverless::NoServerlessSection),
+    #[error("a continuous scenario is a stream of releases: `deploysim run` reports each strategy's DORA metrics")]
+    Releases,
+}
+
+/// Runs any scenario with its no-rollout baseline on the same seed and summarises it in
+/// the vocabulary every run shares, with the engine's own report where it has one.
+pub fn summarise(scenario: &Scenario) -> Result<(metrics::Summary, Option<RunDetail>), SummariseError> {
+    match engine_of(scenario) {
+        EngineKind::Instances => Ok((run(scenario).summary, None)),
+        EngineKind::Graph => {
+            topology::run_summarised(scenario).map(|(s, r)| (s, Some(RunDetail::Topology(r)))).map_err(Into::into)
+        }
+        EngineKind::Functions => {
+            serverless::run_summarised(scenario).map(|(s, r)| (s, Some(RunDetail::Serverless(r)))).map_err(Into::into)
+        }
+        EngineKind::Releases => Err(SummariseError::Releases),
+    }
+}
+
+/// The one variant a graph or a function runs in `batch` and `sweep`: its plan or its
+/// deployment configuration, by name (their strategies are not single-service ones).
+pub fn own_variant(scenario: &Scenario) -> (String, StrategySpec) {
+    let name = match engine_of(scenario) {
+        EngineKind::Graph => topology::plan_name(scenario).to_string(),
+        EngineKind::Functions => scenario.serverless.as_ref().map_or_else(String::new, |f| f.deployment.name()),
+        _ => scenario.strategy.name().to_string(),
+    };
+    (name, scenario.strategy.clone())
+}
+
 /// A finished run and its baseline.
 pub struct RunResult {
     pub run: Simulation,
@@ -39,14 +114,11 @@ pub struct RunResult {
 /// (`serverless`, `topology`, `continuous`): these run with `deploysim run`, not in the
 /// app's fleet view.
 pub fn headless_kind(s: &Scenario) -> Option<&'static str> {
-    if s.serverless.is_some() {
-        Some("serverless")
-    } else if s.topology.is_some() {
-        Some("multi-service topology")
-    } else if s.continuous.is_some() {
-        Some("continuous deployment")
-    } else {
-        None
+    match engine_of(s) {
+        EngineKind::Functions => Some("serverless"),
+        EngineKind::Graph => Some("multi-service topology"),
+        EngineKind::Releases => Some("continuous deployment"),
+        EngineKind::Instances => None,
     }
 }
 

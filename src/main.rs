@@ -496,7 +496,7 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
     }
     let text = match deploysim::serverless::run_summarised(scenario) {
         Ok((summary, s)) if json => {
-            let out = report::schema::RunOutput { summary, detail: Some(report::schema::RunDetail::Serverless(s)) };
+            let out = report::schema::RunOutput { summary, detail: Some(deploysim::RunDetail::Serverless(s)) };
             format!("{}\n", report::schema::Versioned::new(out).to_json())
         }
         Ok((summary, s)) => {
@@ -522,7 +522,7 @@ fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: boo
     }
     match deploysim::topology::run_summarised(scenario) {
         Ok((summary, r)) if json => {
-            let out = report::schema::RunOutput { summary, detail: Some(report::schema::RunDetail::Topology(r)) };
+            let out = report::schema::RunOutput { summary, detail: Some(deploysim::RunDetail::Topology(r)) };
             println!("{}", report::schema::Versioned::new(out).to_json())
         }
         Ok((summary, r)) => {

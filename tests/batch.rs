@@ -535,3 +535,51 @@ fn the_same_future_is_a_matter_of_state() {
     assert!(!a.same_future_as(&at(text(2, "20ms"), 61)), "another seed agrees");
     assert!(!a.same_future_as(&at(text(1, "21ms"), 61)), "other service times agree");
 }
+
+/// A graph of services and a function run in `batch` and `sweep` like one service: each
+/// seed is the scenario's own plan (or deployment) against its baseline, in the shared
+/// vocabulary, the same at any `--jobs`, and shards merge into the same output. Both
+/// releases are bad: every seed has a blast radius.
+#[test]
+fn graphs_and_functions_run_in_batches_sweeps_and_shards() {
+    let dir = temp("graphs");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for (file, sweep) in [
+        ("multi-service-bigbang.ron", "topology.calls[0].retries=0,2"),
+        ("serverless-canary.ron", "serverless.memory_mb=512,1024"),
+    ] {
+        let f = root.join(file);
+        let f = f.to_str().expect("utf-8 path");
+        for command in [vec!["batch", f], vec!["sweep", f, "--set", sweep]] {
+            let run = |extra: &[&str]| {
+                let mut args = command.clone();
+                args.extend_from_slice(&["--seeds", "20", "--quiet"]);
+                args.extend_from_slice(extra);
+                let o = deploysim(&args);
+                assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            };
+            let one = run(&["--jobs", "1", "--json"]);
+            assert_eq!(one, run(&["--jobs", "2", "--json"]), "{file} {}", command[0]);
+            let mut parts = Vec::new();
+            for k in 1..=2 {
+                let out = dir.join(format!("{file}-{}-part{k}.json", command[0]));
+                run(&["--shard", &format!("{k}/2"), "--out", out.to_str().expect("path")]);
+                parts.push(out);
+            }
+            let o = deploysim(&["merge", parts[0].to_str().expect("p"), parts[1].to_str().expect("p"), "--json"]);
+            assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(String::from_utf8_lossy(&o.stdout), one, "{file} {}", command[0]);
+            let v: serde_json::Value = serde_json::from_str(one.trim()).expect("JSON");
+            let metrics = v["points"][0]["strategies"][0]["metrics"].as_array().expect("metrics");
+            let blast = &metrics.iter().find(|m| m[0] == "blast_radius_users").expect("blast radius")[1];
+            assert_eq!(blast["n"], 20, "{file}: {blast}");
+            // Every seed of both releases fails some users the baseline does not.
+            assert!(blast["p5"].as_f64().is_some_and(|x| x > 0.0), "{file}: {blast}");
+        }
+    }
+    let o =
+        deploysim(&["batch", root.join("multi-service-bigbang.ron").to_str().expect("p"), "--strategies", "canary"]);
+    assert_eq!(o.status.code(), Some(2), "a graph's plan is its own");
+    let _ = std::fs::remove_dir_all(&dir);
+}

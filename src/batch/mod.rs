@@ -126,6 +126,21 @@ pub fn run_seed_carrying(
 ) -> SeedRun {
     let mut s = scenario.clone();
     s.seed = seed;
+    if crate::engine_of(&s) != crate::EngineKind::Instances {
+        // A graph or a function: its own plan or deployment, against its baseline.
+        let summaries = match crate::summarise(&s) {
+            Ok((mut summary, _)) => {
+                if let Some((name, _)) = variants.first() {
+                    summary.strategy = name.clone();
+                }
+                vec![summary]
+            }
+            // Not for a loaded scenario or a checked sweep point: its graph resolved and
+            // its section is there.
+            Err(_) => Vec::new(),
+        };
+        return SeedRun { summaries, forked: None, carried: None };
+    }
     // The baseline's own summary is needed only when `none` is one of the strategies.
     let carry = !variants.iter().any(|(_, spec)| matches!(spec, StrategySpec::None));
     // Every run of the seed reads the same arrivals, users and service times: drawn once

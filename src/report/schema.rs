@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::batch::StrategyStats;
 use crate::continuous::ContinuousReport;
 use crate::metrics::Summary;
-use crate::serverless::ServerlessSummary;
 
 /// The shape of the `--json` documents. It goes up by one when a field is removed or
 /// renamed or changes its type or meaning; a new field may appear without a change.
@@ -57,17 +56,7 @@ pub struct RunOutput {
     pub summary: Summary,
     /// `null` for a single service; `{"topology": ...}` for a multi-service scenario (its
     /// calls, schema, database and log); `{"serverless": ...}` for a function.
-    pub detail: Option<RunDetail>,
-}
-
-/// An engine's own report, beside the shared summary.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunDetail {
-    Topology(crate::topology::Report),
-    /// The function's own report: invocations, cold starts, throttles, environments,
-    /// billing, the alias's weights, and its own blast radius (users failed by version 2).
-    Serverless(ServerlessSummary),
+    pub detail: Option<crate::RunDetail>,
 }
 
 /// What `run --json` prints, by the kind of scenario.

@@ -80,7 +80,7 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, Report), Topology
 }
 
 /// The name a topology's plan goes by in summaries: the order of its first deployment.
-fn plan_name(scenario: &Scenario) -> &'static str {
+pub fn plan_name(scenario: &Scenario) -> &'static str {
     use crate::scenario::topology::{Order, PlanStep};
     let plan = scenario.topology.as_ref().and_then(|t| t.plan.as_ref());
     let first = plan.and_then(|p| {
