@@ -103,6 +103,65 @@ pub fn own_variant(scenario: &Scenario) -> (String, StrategySpec) {
     (name, scenario.strategy.clone())
 }
 
+/// What `compare` runs for a graph or a function, as whole scenarios on the same seed: a
+/// graph's plan with every deployment in each order (its own plan first), a function's
+/// release under each CodeDeploy predefined configuration family (its own first). `names`
+/// picks among them. `Ok(None)` for a single service, whose variants are strategies
+/// ([`compare_variants`]).
+pub fn scenario_variants(
+    scenario: &Scenario,
+    names: Option<&[String]>,
+) -> Result<Option<Vec<(String, Scenario)>>, UnknownStrategy> {
+    use scenario::serverless::LambdaDeployment;
+    use scenario::topology::{Order, PlanStep};
+    let mut all = vec![(own_variant(scenario).0, scenario.clone())];
+    match engine_of(scenario) {
+        EngineKind::Graph => {
+            for (name, order) in [("big-bang", Order::BigBang), ("one-at-a-time", Order::OneAtATime)] {
+                let mut s = scenario.clone();
+                if let Some(plan) = s.topology.as_mut().and_then(|t| t.plan.as_mut()) {
+                    for step in &mut plan.steps {
+                        if let PlanStep::Deploy(d) = step {
+                            d.order = order;
+                        }
+                    }
+                }
+                all.push((name.to_string(), s));
+            }
+        }
+        EngineKind::Functions => {
+            for d in [
+                LambdaDeployment::AllAtOnce,
+                LambdaDeployment::Canary10Percent5Minutes,
+                LambdaDeployment::Linear10PercentEvery1Minute,
+            ] {
+                let mut s = scenario.clone();
+                let name = d.name();
+                if let Some(f) = s.serverless.as_mut() {
+                    f.deployment = d;
+                }
+                all.push((name, s));
+            }
+        }
+        EngineKind::Instances | EngineKind::Releases => return Ok(None),
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|(n, _)| seen.insert(n.clone()));
+    match names {
+        None => Ok(Some(all)),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                all.iter().find(|(m, _)| m == n).cloned().ok_or_else(|| UnknownStrategy {
+                    name: n.clone(),
+                    known: all.iter().map(|(m, _)| m.clone()).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+    }
+}
+
 /// A finished run and its baseline.
 pub struct RunResult {
     pub run: Simulation,

@@ -581,19 +581,16 @@ fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
-    if scenario.serverless.is_some() {
-        eprintln!("error: {}: serverless scenarios run only with `deploysim run`", path.display());
-        return ExitCode::from(2);
-    }
-    if scenario.topology.is_some() {
-        eprintln!(
-            "error: {}: `compare` runs single-service strategies; run a topology scenario with `run`",
-            path.display()
-        );
-        return ExitCode::from(2);
-    }
     if let Some(code) = reject_continuous(path, &scenario, "compare") {
         return code;
+    }
+    match deploysim::scenario_variants(&scenario, names) {
+        Ok(None) => {}
+        Ok(Some(variants)) => return compare_scenarios(path, &scenario, &variants, json, report_dir),
+        Err(e) => {
+            eprintln!("error: --strategies: {e}");
+            return ExitCode::from(2);
+        }
     }
     if scenario.release.is_none() {
         eprintln!(
@@ -626,6 +623,47 @@ fn compare(
     } else {
         println!(
             "{} (seed {}): every strategy sees the same users, requests, faults and defects",
+            scenario.name, scenario.seed
+        );
+        print!("{}", report::compare_table(&rows));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `compare` of a graph's plans or a function's deployments: each variant against its
+/// baseline on the same seed (the same users, requests, faults and defects).
+fn compare_scenarios(
+    path: &Path,
+    scenario: &deploysim::scenario::Scenario,
+    variants: &[(String, deploysim::scenario::Scenario)],
+    json: bool,
+    report_dir: Option<&Path>,
+) -> ExitCode {
+    let mut rows: Vec<(String, deploysim::metrics::Summary)> = Vec::new();
+    for (name, s) in variants {
+        match deploysim::summarise(s) {
+            Ok((mut summary, _)) => {
+                summary.strategy = name.clone();
+                rows.push((name.clone(), summary));
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(dir) = report_dir {
+        let tables = vec![("Side by side".to_string(), report::compare_table(&rows))];
+        if let Err(e) = write_report(dir, &scenario.name, path, tables, Ok(Vec::new())) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if json {
+        println!("{}", report::compare_json(&rows));
+    } else {
+        println!(
+            "{} (seed {}): every variant sees the same users, requests, faults and defects",
             scenario.name, scenario.seed
         );
         print!("{}", report::compare_table(&rows));

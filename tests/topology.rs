@@ -405,3 +405,34 @@ fn run_json_has_the_same_keys_for_one_service_and_a_graph() {
     assert!(one.contains(&"blast_radius_users".to_string()) && one.contains(&"services".to_string()));
     assert_eq!(one, keys("scenarios/multi-service-bigbang.ron"));
 }
+
+/// `compare` runs a graph's plan in each deployment order on the same seed, and a
+/// function's release under each CodeDeploy configuration family. Big bang breaks the
+/// API pair for a window; one at a time, callee first, never does. All at once exposes
+/// every user to the bad function; the canary's alarm stops it at 10 %.
+#[test]
+fn compare_runs_a_graphs_plans_and_a_functions_deployments() {
+    let compare = |file: &str| -> Vec<serde_json::Value> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
+            .args(["compare", file, "--json"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        v["runs"].as_array().expect("runs").clone()
+    };
+    let g = compare("scenarios/multi-service-bigbang.ron");
+    let by = |runs: &[serde_json::Value], name: &str| {
+        runs.iter().find(|r| r["strategy"] == name).unwrap_or_else(|| panic!("no {name}")).clone()
+    };
+    assert!(by(&g, "big-bang")["blast_radius_users"].as_u64().is_some_and(|b| b > 1000));
+    assert_eq!(by(&g, "one-at-a-time")["blast_radius_users"], 0);
+    assert_eq!(by(&g, "big-bang")["requests"], by(&g, "one-at-a-time")["requests"], "the same users and requests");
+
+    let f = compare("scenarios/serverless-canary.ron");
+    let all = by(&f, "CodeDeployDefault.LambdaAllAtOnce")["blast_radius_users"].as_u64().expect("a count");
+    let canary =
+        by(&f, "CodeDeployDefault.LambdaCanary10Percent5Minutes")["blast_radius_users"].as_u64().expect("a count");
+    assert!(canary > 0 && 10 * canary < all, "canary {canary}, all at once {all}");
+}
