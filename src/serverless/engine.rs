@@ -327,7 +327,9 @@ impl<'a> Engine<'a> {
         let n_users = users.count;
         // The second that holds the last instant before the end.
         let last_sec = horizon.saturating_sub(Time::from_micros(1)).whole_secs();
-        let rec = Recorder::new(n_users, scenario.traffic.session_gap.time(), last_sec as usize + 1);
+        let mut rec = Recorder::new(n_users, scenario.traffic.session_gap.time(), last_sec as usize + 1);
+        // Only the summary reads it: the engine's own report has the per-second series.
+        rec.keep_summary_only();
         let mut e = Engine {
             scenario,
             spec,

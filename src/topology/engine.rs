@@ -311,7 +311,9 @@ impl Engine {
         let users = Users::new(&s.traffic, seed);
         let words = (users.count as usize).div_ceil(64);
         let dur_s = (end.whole_secs() as usize + usize::from(!end.as_micros().is_multiple_of(1_000_000))).max(1);
-        let rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
+        let mut rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
+        // Only the summary reads it: the engine's own report has the per-second series.
+        rec.keep_summary_only();
         let mut e = Engine {
             budgets: vec![Budget::default(); m.edges.len()],
             m,
