@@ -2,6 +2,8 @@
 //! and ordered deployments, schema migrations and code rollbacks, retry amplification and
 //! retry budgets, determinism, bad input, and a queueing sanity check.
 
+mod common;
+
 use std::path::Path;
 
 use deploysim::scenario::{Scenario, load_file, parse_str};
@@ -435,4 +437,41 @@ fn compare_runs_a_graphs_plans_and_a_functions_deployments() {
     let canary =
         by(&f, "CodeDeployDefault.LambdaCanary10Percent5Minutes")["blast_radius_users"].as_u64().expect("a count");
     assert!(canary > 0 && 10 * canary < all, "canary {canary}, all at once {all}");
+}
+
+/// A call chain against queueing theory: a front with slots to spare (an M/M/∞ stage,
+/// whose departures are Poisson, so its callee sees Poisson arrivals) calls a leaf that
+/// is one M/M/8 queue at ρ = 0.8. The end-to-end mean latency is the front's mean own work
+/// plus the leaf's Erlang C sojourn, W = C(c, a)/(cμ − λ) + 1/μ (Kleinrock, Queueing
+/// Systems vol. 1, §3.5). Three fixed seeds, each 30 simulated minutes (about 576 000
+/// requests), each within 1 %.
+#[test]
+fn a_call_chain_has_the_front_work_plus_the_leaf_erlang_c_sojourn() {
+    let text = |seed: u64| {
+        format!(
+            r#"Scenario(name: "chain vs Erlang C", seed: {seed}, duration: "30m",
+    traffic: (users: 100000, rate: Constant(rps: 320)),
+    topology: (
+        front: "front",
+        services: [
+            (name: "front", replicas: 4, concurrency: 1000, queue: 0, latency: Exponential(mean: "10ms")),
+            (name: "leaf", replicas: 1, concurrency: 8, queue: 1000000, latency: Exponential(mean: "20ms")),
+        ],
+        calls: [(from: "front", to: "leaf", timeout: "10m", retries: 0)],
+    ),
+)"#
+        )
+    };
+    let (lambda, mu, c) = (320.0, 50.0, 8);
+    let want = 0.010 + common::mmc_sojourn(c, lambda, mu);
+    for seed in [1, 2, 3] {
+        let s = parse_str("chain.ron", &text(seed)).unwrap_or_else(|e| panic!("{e}"));
+        let (summary, r) = summarised(&s);
+        assert_eq!(summary.failed_requests, 0);
+        let got = r.mean_latency_ms / 1e3;
+        assert!((got - want).abs() <= 0.01 * want, "seed {seed}: mean {got:.5} s, theory {want:.5} s");
+        // Little's law end to end, L = λW.
+        let l = summary.throughput_rps * got;
+        assert!((summary.mean_in_system - l).abs() <= 0.01 * l, "seed {seed}: L {} λW {l}", summary.mean_in_system);
+    }
 }
