@@ -496,8 +496,7 @@ fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: b
     }
     let text = match deploysim::serverless::run_summarised(scenario) {
         Ok((summary, s)) if json => {
-            let out = report::schema::RunOutput { summary, detail: Some(deploysim::RunDetail::Serverless(s)) };
-            format!("{}\n", report::schema::Versioned::new(out).to_json())
+            format!("{}\n", report::run_json(summary, Some(deploysim::RunDetail::Serverless(s))))
         }
         Ok((summary, s)) => {
             format!("{}\n{}", report::summary_table(&summary), deploysim::serverless::report::table(&s))
@@ -521,10 +520,7 @@ fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: boo
         return ExitCode::from(2);
     }
     match deploysim::topology::run_summarised(scenario) {
-        Ok((summary, r)) if json => {
-            let out = report::schema::RunOutput { summary, detail: Some(deploysim::RunDetail::Topology(r)) };
-            println!("{}", report::schema::Versioned::new(out).to_json())
-        }
+        Ok((summary, r)) if json => println!("{}", report::run_json(summary, Some(deploysim::RunDetail::Topology(r)))),
         Ok((summary, r)) => {
             print!("{}", report::summary_table(&summary));
             println!();

@@ -41,16 +41,16 @@ pub struct LessonRun {
     pub report: Option<Arc<serde_json::Value>>,
 }
 
-/// Runs a scenario of another kind than a fleet to the end and returns its JSON report.
+/// Runs a scenario of another kind than a fleet to the end and returns its JSON report:
+/// what `run --json` prints for it.
 pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_json::Value>, HeadlessError> {
-    let text = if s.serverless.is_some() {
-        crate::serverless::report::json(&crate::serverless::run(s)?)
-    } else if s.topology.is_some() {
-        crate::topology::run(s)?.to_json()
-    } else if s.continuous.is_some() {
-        crate::continuous::json(&crate::continuous::run(s)?)
-    } else {
-        return Ok(None);
+    let text = match crate::engine_of(s) {
+        crate::EngineKind::Instances => return Ok(None),
+        crate::EngineKind::Releases => crate::continuous::json(&crate::continuous::run(s)?),
+        crate::EngineKind::Graph | crate::EngineKind::Functions => {
+            let (summary, detail) = crate::summarise(s)?;
+            crate::report::run_json(summary, detail)
+        }
     };
     Ok(Some(serde_json::from_str(&text)?))
 }
@@ -59,9 +59,7 @@ pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_jso
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
     #[error(transparent)]
-    Serverless(#[from] crate::serverless::NoServerlessSection),
-    #[error(transparent)]
-    Topology(#[from] crate::topology::TopologyError),
+    Summarise(#[from] crate::SummariseError),
     #[error(transparent)]
     Continuous(#[from] crate::continuous::ContinuousError),
     #[error("report: {0}")]

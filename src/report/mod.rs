@@ -70,7 +70,12 @@ pub fn summary_table(s: &Summary) -> String {
 
 /// The summary as one JSON object: `run --json` (with `schema_version`, see [`schema`]).
 pub fn summary_json(s: &Summary) -> String {
-    schema::Versioned::new(schema::RunOutput { summary: s.clone(), detail: None }).to_json()
+    run_json(s.clone(), None)
+}
+
+/// What `run --json` prints: the summary, and the engine's own report under `detail`.
+pub fn run_json(summary: Summary, detail: Option<crate::RunDetail>) -> String {
+    schema::Versioned::new(schema::RunOutput { summary, detail }).to_json()
 }
 
 const SERIES_HEADER: &str = "t,arrivals,success_stable,success_new,success_baseline,error_stable,error_new,error_baseline,timeout_stable,timeout_new,timeout_baseline,rejected_stable,rejected_new,rejected_baseline,no_backend,latency_mean_ms,latency_p50_ms,latency_p99_ms,ready_stable,ready_new,ready_baseline,alive,share_new_pct,shadow,shadow_failed,cost";
