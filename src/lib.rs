@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use scenario::{Scenario, StrategySpec};
 use sim::Simulation;
-use sim::tape::RequestTape;
+use sim::fast::tape::RequestTape;
 
 /// Which engine runs a scenario. Chosen here, and only here, from the scenario's
 /// sections; front ends ask rather than look at the sections themselves.
@@ -202,10 +202,10 @@ pub fn run(scenario: &Scenario) -> RunResult {
     run_against_with(scenario, b, tape)
 }
 
-/// The seed's tape (see [`sim::tape`]) and the no-rollout baseline run to the end on it,
+/// The seed's tape (see [`sim::fast::tape`]) and the no-rollout baseline run to the end on it,
 /// for the runs of every strategy on that seed to share.
 pub fn finished_baseline(scenario: &Scenario) -> (Simulation, Option<Arc<RequestTape>>) {
-    let tape = RequestTape::bounded_in(scenario, sim::tape::TapeStorage::default()).map(Arc::new);
+    let tape = RequestTape::bounded_in(scenario, sim::fast::tape::TapeStorage::default()).map(Arc::new);
     let mut b = Simulation::with_tape(Arc::new(baseline_of(scenario)), tape.clone());
     b.run_to_end();
     (b, tape)
@@ -217,7 +217,7 @@ pub fn run_against(scenario: &Scenario, baseline: Simulation) -> RunResult {
     run_against_with(scenario, baseline, None)
 }
 
-/// [`run_against`], reading the seed's shared draws from `tape` (see [`sim::tape`]).
+/// [`run_against`], reading the seed's shared draws from `tape` (see [`sim::fast::tape`]).
 fn run_against_with(scenario: &Scenario, baseline: Simulation, tape: Option<Arc<RequestTape>>) -> RunResult {
     let mut run = Simulation::with_tape(Arc::new(scenario.clone()), tape);
     run.run_to_end();

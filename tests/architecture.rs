@@ -22,7 +22,8 @@
 //! strings are not code) is an arrow from its file's module to the module it names. An
 //! arrow to the same layer or below is allowed; an arrow upward fails this test, naming
 //! the file, the path and both layers. `an_upward_import_is_caught` shows that it fails
-//! on one. Paths are read with `syn`; a path written inside a macro invocation's tokens is
+//! on one. The instance engine's speed machinery, `sim::fast`, is used only by the engine,
+//! the crate root and `batch`. Paths are read with `syn`; a path written inside a macro invocation's tokens is
 //! not seen.
 
 use std::collections::BTreeMap;
@@ -46,6 +47,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("the app", &["app"]),
     ("the command line", &["main", "cli_batch"]),
 ];
+
+/// The speed machinery of the instance engine (quiet loop, tape, kept completions,
+/// convergence), and the modules that may use it.
+const SPEED_BOUNDARY: (&str, &str) = ("sim", "fast");
+const SPEED_USERS: &[&str] = &["sim", "", "batch"];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|(_, mods)| mods.contains(&module))
@@ -171,6 +177,13 @@ fn violations(files: &[(PathBuf, String)]) -> Vec<String> {
                 }
                 continue;
             }
+            if (m.as_str(), file.as_str()) == SPEED_BOUNDARY && !SPEED_USERS.contains(&own.0.as_str()) {
+                out.push(format!(
+                    "{}: `{}`: the speed machinery (`sim::fast`) is for the engine, the crate root and `batch` only",
+                    rel.display(),
+                    p.join("::")
+                ));
+            }
             let Some(to_layer) = layer_of(&m) else { continue };
             if to_layer > own_layer {
                 let name = |m: &str| if m.is_empty() { "the crate root".to_string() } else { format!("`{m}`") };
@@ -236,8 +249,9 @@ fn every_module_has_a_layer() {
 }
 
 /// The checker itself: an engine type used by the scenario data, a root item used by
-/// the model, and two files of one module that use each other are all reported, and
-/// the downward arrows beside them are not.
+/// the model, two files of one module that use each other and the speed machinery used by
+/// the reports are all reported, and the allowed arrows beside them (`batch` using the
+/// tape, downward imports) are not.
 #[test]
 fn an_upward_import_is_caught() {
     let file = |p: &str, text: &str| (PathBuf::from(p), text.to_string());
@@ -249,6 +263,8 @@ fn an_upward_import_is_caught() {
         file("sim/mod.rs", "use crate::{des::Time, scenario::S};\npub struct Simulation;"),
         file("lesson/player.rs", "use super::run::LessonRun;"),
         file("lesson/run.rs", "use super::player::fmt; // a comment: crate::app::X\nconst S: &str = \"crate::app\";"),
+        file("report/mod.rs", "use crate::sim::fast::tape::Tape;"),
+        file("batch/mod.rs", "use crate::sim::fast::tape::Tape;"),
     ];
     let v = violations(&files);
     assert_eq!(
@@ -256,6 +272,9 @@ fn an_upward_import_is_caught() {
         vec![
             "model/fleet.rs: `crate::run`: `model` (model) imports from the crate root (one run and its \
              baseline), a layer above it"
+                .to_string(),
+            "report/mod.rs: `crate::sim::fast::tape::Tape`: the speed machinery (`sim::fast`) is for the engine, \
+             the crate root and `batch` only"
                 .to_string(),
             "scenario/mod.rs: `crate::sim::Simulation`: `scenario` (scenario data) imports from `sim` (engines), \
              a layer above it"

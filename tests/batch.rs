@@ -301,7 +301,7 @@ fn short_single_service_runs() -> Vec<(PathBuf, deploysim::scenario::Scenario)> 
 /// do). A tape made for another seed is not used.
 #[test]
 fn a_shared_tape_changes_no_result() {
-    use deploysim::sim::tape::{RequestTape, TapeStorage};
+    use deploysim::sim::fast::tape::{RequestTape, TapeStorage};
     use std::sync::Arc;
     let mut checked = 0;
     let mut storage = TapeStorage::default();
@@ -458,7 +458,7 @@ fn a_baseline_carried_on_a_run_changes_no_summary() {
         short_single_service_runs().into_iter().step_by(2).filter(|(_, s)| s.release.is_some()).collect();
     runs.push((PathBuf::from("erring"), erring));
     runs.push((PathBuf::from("busy"), busy));
-    let mut storage = deploysim::sim::tape::TapeStorage::default();
+    let mut storage = deploysim::sim::fast::tape::TapeStorage::default();
     let (mut checked, mut forked, mut carried, mut erring_carried) = (0, 0, 0, false);
     for (path, s) in runs {
         let mut variants = vec![(s.strategy.name().to_string(), s.strategy.clone())];

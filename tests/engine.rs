@@ -246,7 +246,7 @@ fn sampling_recent_requests_does_not_change_the_run() {
 /// must also have handled most arrivals of the runs.
 #[test]
 fn quiet_stretches_are_the_same_run() {
-    use deploysim::sim::tape::RequestTape;
+    use deploysim::sim::fast::tape::RequestTape;
     use std::sync::Arc;
     let mut cases = vec![("stress".to_string(), scenario(STRESS))];
     cases.extend(single_service_runs(900).into_iter().map(|(path, s)| (path.display().to_string(), s)));

@@ -22,7 +22,7 @@ use crate::metrics::{BaselineTotals, Summary};
 use crate::model::fleet::POOLS;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::sim::Simulation;
-use crate::sim::tape::{RequestTape, TapeStorage};
+use crate::sim::fast::tape::{RequestTape, TapeStorage};
 
 /// The seed of run `k` of a batch: the scenario's seed plus `k`.
 pub fn seed_of(scenario: &Scenario, k: u64) -> u64 {

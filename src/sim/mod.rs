@@ -11,12 +11,9 @@
 //! [`step_for`]: Simulation::step_for
 //! [`apply`]: Simulation::apply
 
-mod completions;
-mod converge;
 mod event;
+pub mod fast;
 pub mod faults;
-mod quiet;
-pub mod tape;
 
 use std::sync::Arc;
 
@@ -175,7 +172,7 @@ pub struct Simulation {
     queue: EventQueue<Event>,
     arrivals: ArrivalProcess,
     /// The seed's shared per-request draws, when a batch provides them.
-    tape: Option<Arc<tape::RequestTape>>,
+    tape: Option<Arc<fast::tape::RequestTape>>,
     next_arrival: Option<Time>,
     next_request: u64,
     users: Users,
@@ -265,7 +262,7 @@ impl Simulation {
 
     /// Like [`new`](Self::new), reading arrivals, users and base service times from
     /// `tape` (the same values it would draw itself) when the tape fits the scenario.
-    pub fn with_tape(scenario: Arc<Scenario>, tape: Option<Arc<tape::RequestTape>>) -> Simulation {
+    pub fn with_tape(scenario: Arc<Scenario>, tape: Option<Arc<fast::tape::RequestTape>>) -> Simulation {
         let tape = tape.filter(|t| t.fits(&scenario));
         let s = &*scenario;
         let seed = s.seed;
@@ -652,8 +649,11 @@ impl Simulation {
     /// Completes the waiting completions that are due by now, so that what the run shows
     /// (requests in the system, busy instances) is current.
     fn settle(&mut self) {
-        let limit =
-            if self.now >= self.cfg.end { completions::before(self.cfg.end) } else { completions::through(self.now) };
+        let limit = if self.now >= self.cfg.end {
+            fast::completions::before(self.cfg.end)
+        } else {
+            fast::completions::through(self.now)
+        };
         self.catch_up_all(limit.min(self.queue.peek_key()));
     }
 
@@ -863,7 +863,7 @@ impl Simulation {
     fn close_seconds(&mut self, t: Time) {
         while self.next_second <= t && self.next_second <= self.cfg.end {
             let b = self.next_second;
-            self.catch_up_all(completions::before(b));
+            self.catch_up_all(fast::completions::before(b));
             self.integrate(b);
             let ready = [0, 1, 2].map(|p| self.fleet.routable[p].len() as u16);
             let share = self.router.share_new(&self.fleet, b);
@@ -1040,7 +1040,7 @@ impl Simulation {
         // rate depends on how busy it is.
         let i = &self.fleet.instances[inst as usize];
         if i.serving() >= self.cfg.concurrency || self.load_sensitive {
-            self.catch_up(inst, completions::through(self.now));
+            self.catch_up(inst, fast::completions::through(self.now));
         }
         let (version, unresponsive, busy, queued) = {
             let i = &self.fleet.instances[inst as usize];

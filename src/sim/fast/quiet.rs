@@ -19,9 +19,9 @@
 use rand::RngExt;
 
 use super::completions::{self, MAX_KEPT};
-use super::{Simulation, completion_at, with_config_error};
 use crate::des::time::Time;
 use crate::model::fleet::{Kept, NEW, STABLE};
+use crate::sim::{Simulation, completion_at, with_config_error};
 
 impl Simulation {
     /// Whether arrivals may be handled by [`quiet_arrivals`](Self::quiet_arrivals) now:
@@ -47,7 +47,7 @@ impl Simulation {
     /// false without doing anything when the run is not quiet; then, or once it returns,
     /// the caller goes on with the general step. An arrival that is not quiet is handled
     /// by the general path, and the loop stops after it.
-    pub(super) fn quiet_arrivals(&mut self, target: Time, event: Time) -> bool {
+    pub(in crate::sim) fn quiet_arrivals(&mut self, target: Time, event: Time) -> bool {
         if !self.quiet() {
             return false;
         }

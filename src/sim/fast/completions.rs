@@ -27,11 +27,11 @@
 //! instance ([`Simulation::fail_all`]) can end it; the failure ends it from the entry, or
 //! gives it a slab record when its client is left to hang until the deadline.
 
-use super::event::Event;
-use super::{Req, ReqState, Simulation};
 use crate::des::time::Time;
 use crate::metrics::Outcome;
 use crate::model::fleet::Kept;
+use crate::sim::event::Event;
+use crate::sim::{Req, ReqState, Simulation};
 
 /// Instances serving more than this keep their completions in the queue: a list is
 /// scanned whole when something in it is due.
@@ -39,27 +39,27 @@ pub(super) const MAX_KEPT: usize = 64;
 
 /// The key below which everything at or before `t` lies.
 #[inline]
-pub(super) fn through(t: Time) -> u128 {
+pub(in crate::sim) fn through(t: Time) -> u128 {
     u128::from(t.as_micros() + 1) << 64
 }
 
 /// The key below which everything before `t` lies.
 #[inline]
-pub(super) fn before(t: Time) -> u128 {
+pub(in crate::sim) fn before(t: Time) -> u128 {
     u128::from(t.as_micros()) << 64
 }
 
 impl Simulation {
     /// Notes whether a request's error rate depends on how busy its instance is; after
     /// the versions or the fault effects change.
-    pub(super) fn update_load_sensitive(&mut self) {
+    pub(in crate::sim) fn update_load_sensitive(&mut self) {
         self.load_sensitive = self.versions.iter().any(|v| !v.load_errors.is_empty())
             || self.mods.as_ref().is_some_and(|m| !m.load.is_empty());
     }
 
     /// Whether the completion of a request that starts now on `inst` may wait with it.
     #[inline]
-    pub(super) fn may_keep(&self, inst: u32) -> bool {
+    pub(in crate::sim) fn may_keep(&self, inst: u32) -> bool {
         let i = &self.fleet.instances[inst as usize];
         self.keep_completions
             && self.sample_rate == 0.0
@@ -70,7 +70,7 @@ impl Simulation {
     }
 
     #[inline]
-    pub(super) fn keep(&mut self, inst: u32, kept: Kept) {
+    pub(in crate::sim) fn keep(&mut self, inst: u32, kept: Kept) {
         let i = &mut self.fleet.instances[inst as usize];
         i.kept.push(kept);
         i.kept_min = i.kept_min.min(kept.key);
@@ -83,7 +83,7 @@ impl Simulation {
 
     /// Completes what waits on `inst` with a key below `limit`.
     #[inline]
-    pub(super) fn catch_up(&mut self, inst: u32, limit: u128) {
+    pub(in crate::sim) fn catch_up(&mut self, inst: u32, limit: u128) {
         if self.fleet.instances[inst as usize].kept_min < limit {
             self.complete_kept(inst, limit);
         }
@@ -119,7 +119,7 @@ impl Simulation {
     /// Ends a kept request now with `outcome`, as [`end_slot`](Simulation::end_slot) and
     /// `release_slot` end one in the slab.
     #[inline(always)]
-    pub(super) fn end_kept(&mut self, d: &Kept, outcome: Outcome) {
+    pub(in crate::sim) fn end_kept(&mut self, d: &Kept, outcome: Outcome) {
         debug_assert!(self.sample_rate == 0.0, "requests are not kept while sampling");
         let latency = self.now - d.arrival;
         if d.shadow {
@@ -134,7 +134,7 @@ impl Simulation {
     }
 
     /// The slab record of a kept request on `inst`, in service.
-    pub(super) fn kept_record(&self, inst: u32, d: &Kept) -> Req {
+    pub(in crate::sim) fn kept_record(&self, inst: u32, d: &Kept) -> Req {
         let deadline = match self.cfg.timeout {
             Some(t) if !d.shadow => d.arrival + t,
             _ => Time::MAX,
@@ -158,7 +158,7 @@ impl Simulation {
 
     /// Completes what waits on any instance with a key below `limit`.
     #[inline]
-    pub(super) fn catch_up_all(&mut self, limit: u128) {
+    pub(in crate::sim) fn catch_up_all(&mut self, limit: u128) {
         if self.kept_min < limit {
             self.complete_all_kept(limit);
         }
@@ -184,7 +184,7 @@ impl Simulation {
 
     /// Moves what waits on `inst` into the event queue, under the same keys; each request
     /// gets its slab record back.
-    pub(super) fn make_eager(&mut self, inst: u32) {
+    pub(in crate::sim) fn make_eager(&mut self, inst: u32) {
         let i = &mut self.fleet.instances[inst as usize];
         if i.kept.is_empty() {
             return;
@@ -203,7 +203,7 @@ impl Simulation {
     }
 
     /// Moves every waiting completion into the event queue.
-    pub(super) fn make_all_eager(&mut self) {
+    pub(in crate::sim) fn make_all_eager(&mut self) {
         for inst in std::mem::take(&mut self.kept_lists) {
             self.make_eager(inst);
             self.fleet.instances[inst as usize].kept_listed = false;
@@ -212,7 +212,7 @@ impl Simulation {
     }
 
     /// Completions waiting with instances.
-    pub(super) fn kept_completions(&self) -> usize {
+    pub(in crate::sim) fn kept_completions(&self) -> usize {
         self.kept_lists.iter().map(|&i| self.fleet.instances[i as usize].kept.len()).sum()
     }
 }

@@ -26,11 +26,11 @@
 
 use std::sync::Arc;
 
-use super::event::Event;
-use super::{ReqState, Simulation};
 use crate::des::time::Time;
 use crate::model::fleet::{BASELINE, NEW, POOLS, Phase};
 use crate::scenario::{Scenario, StrategySpec};
+use crate::sim::event::Event;
+use crate::sim::{ReqState, Simulation};
 use crate::strategy::{Controller, RolloutOutcome, RolloutState};
 
 /// A request in flight, without its slab slot and generation.
