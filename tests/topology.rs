@@ -388,17 +388,22 @@ fn the_summary_obeys_littles_law_end_to_end() {
     assert!((s.mean_in_system - l).abs() <= 0.01 * l, "L = {} but λW = {l}", s.mean_in_system);
 }
 
+/// `deploysim COMMAND FILE --json` from the checkout, as JSON.
+fn cli_json(command: &str, file: &str) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
+        .args([command, file, "--json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{command} {file}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 /// `run --json` has the same keys for a single service and for a graph of services.
 #[test]
 fn run_json_has_the_same_keys_for_one_service_and_a_graph() {
     let keys = |file: &str| -> Vec<String> {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
-            .args(["run", file, "--json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let v = cli_json("run", file);
         let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
         k.sort();
         k
@@ -414,16 +419,8 @@ fn run_json_has_the_same_keys_for_one_service_and_a_graph() {
 /// every user to the bad function; the canary's alarm stops it at 10 %.
 #[test]
 fn compare_runs_a_graphs_plans_and_a_functions_deployments() {
-    let compare = |file: &str| -> Vec<serde_json::Value> {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
-            .args(["compare", file, "--json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        v["runs"].as_array().expect("runs").clone()
-    };
+    let compare =
+        |file: &str| -> Vec<serde_json::Value> { cli_json("compare", file)["runs"].as_array().expect("runs").clone() };
     let g = compare("scenarios/multi-service-bigbang.ron");
     let by = |runs: &[serde_json::Value], name: &str| {
         runs.iter().find(|r| r["strategy"] == name).unwrap_or_else(|| panic!("no {name}")).clone()
