@@ -271,6 +271,15 @@ pub fn variants_at(
         .collect()
 }
 
+/// Why a batch's work could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{lists} strategy lists for {points} sweep points")]
+    Lists { lists: usize, points: usize },
+    #[error("cannot start the worker threads: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
+}
+
 /// A unit of batch work: one seed of one sweep point (all strategies).
 #[derive(Clone, Copy, Debug)]
 pub struct WorkItem {
@@ -289,9 +298,9 @@ pub fn run_items(
     shard: Shard,
     jobs: usize,
     progress: bool,
-) -> Result<Vec<SeedResult>, String> {
+) -> Result<Vec<SeedResult>, RunError> {
     if variants.len() != points.len() {
-        return Err(format!("{} strategy lists for {} sweep points", variants.len(), points.len()));
+        return Err(RunError::Lists { lists: variants.len(), points: points.len() });
     }
     let items: Vec<WorkItem> = (0..points.len())
         .flat_map(|p| (0..seeds).map(move |i| WorkItem { point: p, index: i }))
@@ -299,7 +308,7 @@ pub fn run_items(
         .filter(|(n, _)| shard.takes(*n as u64))
         .map(|(_, w)| w)
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build()?;
     let bar = if progress {
         let b = indicatif::ProgressBar::new(items.len() as u64);
         b.set_style(
