@@ -582,6 +582,13 @@ fn compare(
     }
     match deploysim::scenario_variants(&scenario, names) {
         Ok(None) => {}
+        Ok(Some(_)) if !has_rollout(&scenario) => {
+            eprintln!(
+                "error: {}: the scenario has no plan or release to roll out, so there is nothing to compare",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
         Ok(Some(variants)) => return compare_scenarios(path, &scenario, &variants, json, report_dir),
         Err(e) => {
             eprintln!("error: --strategies: {e}");
@@ -624,6 +631,14 @@ fn compare(
         print!("{}", report::compare_table(&rows));
     }
     ExitCode::SUCCESS
+}
+
+/// Whether a graph has a plan, or a function a release.
+fn has_rollout(s: &deploysim::scenario::Scenario) -> bool {
+    match deploysim::engine_of(s) {
+        deploysim::EngineKind::Graph => s.topology.as_ref().is_some_and(|t| t.plan.is_some()),
+        _ => s.release.is_some(),
+    }
 }
 
 /// `compare` of a graph's plans or a function's deployments: each variant against its

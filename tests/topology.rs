@@ -434,6 +434,15 @@ fn compare_runs_a_graphs_plans_and_a_functions_deployments() {
     let canary =
         by(&f, "CodeDeployDefault.LambdaCanary10Percent5Minutes")["blast_radius_users"].as_u64().expect("a count");
     assert!(canary > 0 && 10 * canary < all, "canary {canary}, all at once {all}");
+
+    // Without a plan there is nothing to compare: bad input, not three equal runs.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
+        .args(["compare", "scenarios/retry-storm.ron"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to compare"));
 }
 
 /// A call chain against queueing theory: a front with slots to spare (an M/M/∞ stage,
