@@ -621,14 +621,24 @@ fn compare(
         }
     }
     let rows: Vec<(String, deploysim::metrics::Summary)> = runs.into_iter().map(|(n, r)| (n, r.summary)).collect();
+    print_compare(&scenario, &rows, json, "strategy")
+}
+
+/// `compare`'s output: the runs side by side, as a table or as JSON.
+fn print_compare(
+    scenario: &deploysim::scenario::Scenario,
+    rows: &[(String, deploysim::metrics::Summary)],
+    json: bool,
+    what: &str,
+) -> ExitCode {
     if json {
-        println!("{}", report::compare_json(&rows));
+        println!("{}", report::compare_json(rows));
     } else {
         println!(
-            "{} (seed {}): every strategy sees the same users, requests, faults and defects",
+            "{} (seed {}): every {what} sees the same users, requests, faults and defects",
             scenario.name, scenario.seed
         );
-        print!("{}", report::compare_table(&rows));
+        print!("{}", report::compare_table(rows));
     }
     ExitCode::SUCCESS
 }
@@ -670,16 +680,7 @@ fn compare_scenarios(
             return ExitCode::from(1);
         }
     }
-    if json {
-        println!("{}", report::compare_json(&rows));
-    } else {
-        println!(
-            "{} (seed {}): every variant sees the same users, requests, faults and defects",
-            scenario.name, scenario.seed
-        );
-        print!("{}", report::compare_table(&rows));
-    }
-    ExitCode::SUCCESS
+    print_compare(scenario, &rows, json, "variant")
 }
 
 fn flags(path: &Path, users: &[String]) -> ExitCode {
