@@ -113,16 +113,52 @@ pub fn scenario_variants(
     names: Option<&[String]>,
 ) -> Result<Option<Vec<(String, Scenario)>>, UnknownStrategy> {
     use scenario::serverless::LambdaDeployment;
-    use scenario::topology::{Order, PlanStep};
+    use scenario::topology::{Order, PlanStep, SwitchSpec};
     let mut all = vec![(own_variant(scenario).0, scenario.clone())];
     match engine_of(scenario) {
         EngineKind::Graph => {
-            for (name, order) in [("big-bang", Order::BigBang), ("one-at-a-time", Order::OneAtATime)] {
+            // The file's canary, or the variant's own: 10 % then 50 %, two minutes each,
+            // with a success-rate analysis every 30 s.
+            let file_canary = scenario.topology.as_ref().and_then(|t| t.plan.as_ref()).and_then(|p| {
+                p.steps.iter().find_map(|s| match s {
+                    PlanStep::Deploy(d) => match &d.switch {
+                        SwitchSpec::Canary(c) => Some(c.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            });
+            let canary = file_canary.unwrap_or_else(|| scenario::CanarySpec {
+                steps: vec![
+                    scenario::CanaryStep::SetWeight(scenario::Percent(10.0)),
+                    scenario::CanaryStep::Pause(scenario::Duration::secs(120)),
+                    scenario::CanaryStep::SetWeight(scenario::Percent(50.0)),
+                    scenario::CanaryStep::Pause(scenario::Duration::secs(120)),
+                ],
+                analysis: Some(scenario::AnalysisSpec {
+                    interval: scenario::Duration::secs(30),
+                    checks: vec![scenario::Check::SuccessRate(scenario::Probability(0.99))],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            let variants = [
+                ("big-bang", Order::BigBang, Some(SwitchSpec::Instant)),
+                ("one-at-a-time", Order::OneAtATime, None),
+                ("canary", Order::OneAtATime, Some(SwitchSpec::Canary(canary))),
+            ];
+            for (name, order, switch) in variants {
                 let mut s = scenario.clone();
                 if let Some(plan) = s.topology.as_mut().and_then(|t| t.plan.as_mut()) {
                     for step in &mut plan.steps {
                         if let PlanStep::Deploy(d) = step {
                             d.order = order;
+                            match &switch {
+                                Some(sw) => d.switch = sw.clone(),
+                                // One at a time keeps the file's switch, unless it is a canary.
+                                None if matches!(d.switch, SwitchSpec::Canary(_)) => d.switch = SwitchSpec::Instant,
+                                None => {}
+                            }
                         }
                     }
                 }

@@ -481,3 +481,200 @@ fn a_call_chain_has_the_front_work_plus_the_leaf_erlang_c_sojourn() {
         assert!((summary.mean_in_system - l).abs() <= 0.01 * l, "seed {seed}: L {} λW {l}", summary.mean_in_system);
     }
 }
+
+// ----- a canary of one service of the graph ------------------------------------------
+
+/// The canary scenario with `payments` v2's error rate and the plan's switch replaced.
+fn canary_variant(error_rate: &str, switch: Option<&str>, seed: u64) -> Scenario {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/multi-service-canary.ron"))
+            .expect("readable");
+    let mut text =
+        text.replace(r#"(name: "v2", error_rate: 0.3)"#, &format!(r#"(name: "v2", error_rate: {error_rate})"#));
+    if let Some(sw) = switch {
+        let start = text.find("switch: Canary(").expect("the file has a canary");
+        let end = start + text[start..].find("\n            ),\n").expect("the canary ends") + "\n            ),".len();
+        text.replace_range(start..end, sw);
+    }
+    text = text.replace("seed: 11,", &format!("seed: {seed},"));
+    parse_str("canary-variant.ron", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `payments` v2 fails each call with p = 0.3; `orders` retries once, so a user request
+/// fails only when both attempts fail.
+///
+/// Big bang: payments v2 serves every call from 80 s (the plan at 60 s + boot 20 s) to the
+/// end at 360 s: 280 s × 50 rps = 14 000 requests, each failing with 0.3² = 0.09, so the
+/// excess failures are Poisson-thinned with mean 1 260 and σ ≈ 35.5 (bounds at ±6σ).
+///
+/// Canary: from 80 s 10 % of calls go to the canary, so an attempt fails with
+/// 0.1 × 0.3 = 0.03 and a request with 0.03² = 0.0009. The analysis measures the canary's
+/// own calls (≈ 5 per second, each failing with 0.3) at 90 s: 10 s of data, success ≈ 70 %
+/// < 99 % with P(≥ 99 % of ~50 calls) < 1e-20, so it fails at its first measurement and
+/// the weight is 0 from 90 s: ~500 requests at 0.0009 — mean 0.45 failures, and P(> 10)
+/// < 1e-10. So the canary's blast radius is at most 10 users; the big bang's is at least
+/// 500 (the ~1 260 failures fall on 5 000 users: about 1 100 distinct ones).
+#[test]
+fn a_canary_of_the_called_service_catches_its_bad_release_far_below_big_bang() {
+    for seed in [11, 12, 13] {
+        let (c, r) = summarised(&canary_variant("0.3", None, seed));
+        assert_eq!(c.outcome, "rolled_back", "seed {seed}: {:?}", r.log);
+        assert_eq!(c.strategy, "canary");
+        assert_eq!(r.rollback_s, Some(90.0), "seed {seed}: the first measurement fails");
+        assert!(c.excess_failed_requests <= 10 && c.blast_radius_users <= 10, "seed {seed}: {c:?}");
+        assert!(c.abort_reason.as_deref().is_some_and(|m| m.contains("success")), "{c:?}");
+        assert!(c.time_to_recover_s.is_some_and(|t| t < 1.0), "weight 0 at once: {c:?}");
+        assert_eq!(c.services[2].version, "v1", "payments stays on v1");
+        assert_eq!(c.services[1].version, "v1", "orders never changed");
+
+        let (b, _) = summarised(&canary_variant("0.3", Some(r#"order: BigBang"#), seed));
+        assert_eq!(b.strategy, "big-bang");
+        let (mean, sd) = (1260.0, 1260f64.sqrt());
+        let excess = b.excess_failed_requests as f64;
+        assert!((excess - mean).abs() <= 6.0 * sd, "seed {seed}: excess {excess}, expected {mean} ± 6·{sd:.1}");
+        assert!(b.blast_radius_users >= 500, "seed {seed}: {b:?}");
+        assert!(b.blast_radius_users >= 50 * c.blast_radius_users.max(1), "far below");
+    }
+}
+
+/// A good release passes every step: 10 % on one canary instance from 80 s (plan 60 s +
+/// boot 20 s), 2 min pause, 50 % needs a second instance, ready at 220 s, 2 min pause, then
+/// promotion: the stable replicas run v2 `boot` later, at 360 s, and the canary goes.
+/// Canary instances run 60–360 s and 200–360 s: 460 instance-seconds of extra cost.
+#[test]
+fn a_good_canary_of_a_called_service_is_promoted_on_its_schedule() {
+    let s = canary_variant("0", None, 11);
+    let (c, r) = summarised(&s);
+    assert_eq!(c.outcome, "promoted", "{:?}", r.log);
+    assert_eq!(c.failed_requests, 0);
+    assert_eq!(r.plan_finished_s, Some(360.0));
+    assert_eq!(c.rollout_duration_s, Some(300.0));
+    assert_eq!(c.peak_instances, 9 + 2);
+    let price = s.fleet.instance.hourly_cost.0 / 3600.0;
+    assert!((c.extra_cost - 460.0 * price).abs() < 1e-9, "extra cost {} vs {}", c.extra_cost, 460.0 * price);
+    assert_eq!(c.services[2].version, "v2");
+    let logged = |t: f64, text: &str| r.log.iter().any(|(at, l)| *at == t && l.contains(text));
+    assert!(logged(80.0, "10% of calls to the canary (1 instances)"), "{:?}", r.log);
+    assert!(logged(220.0, "50% of calls to the canary (2 instances)"), "{:?}", r.log);
+    assert!(logged(360.0, "payments promoted"), "{:?}", r.log);
+}
+
+#[test]
+fn bad_canaries_in_a_graph_are_errors_that_name_the_field() {
+    let base = r#"front: "a", services: [(name: "a"), (name: "b", versions: [(name: "v1"), (name: "v2")])],
+        calls: [(from: "a", to: "b")], plan: (at: "10s", "#;
+    let e = rejected(&format!(
+        r#"{base}steps: [Deploy(to: {{"b": "v2"}}, switch: Canary(steps: [SetWeight(10)], analysis: (checks: [Kayenta()])))])"#
+    ));
+    assert_eq!(e.field, "topology.plan.steps[0].switch.Canary.analysis.checks[0]", "{e}");
+    assert!(e.message().contains("baseline"), "{e}");
+    let e = rejected(&format!(
+        r#"{base}steps: [Deploy(to: {{"b": "v2"}}, switch: Canary(steps: [SetWeight(10)], max_surge: 1))])"#
+    ));
+    assert!(e.field.ends_with("max_surge"), "{e}");
+    let e = rejected(&format!(
+        r#"{base}steps: [Deploy(to: {{"b": "v2"}}, switch: Canary(steps: [SetWeight(10)], analysis: (interval: "0s", checks: [SuccessRate(0.9)])))])"#
+    ));
+    assert!(e.field.ends_with("analysis.interval"), "{e}");
+    let e = rejected(&format!(r#"{base}steps: [Deploy(to: {{"b": "v2"}})], on_abort: (switch: Canary(steps: [])))"#));
+    assert_eq!(e.field, "topology.plan.on_abort.switch", "{e}");
+}
+
+// ----- a function-backed service in a graph -------------------------------------------
+
+/// Lambda's documented prices (x86, us-east-1, <https://aws.amazon.com/lambda/pricing/>).
+const PRICE_PER_REQUEST: f64 = 0.20 / 1e6;
+const PRICE_PER_GB_S: f64 = 0.000_016_666_7;
+
+/// The mixed scenario without its plan (and, optionally, with text replaced).
+fn mixed(replace: &[(&str, &str)]) -> Scenario {
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mixed-function-dependency.ron"))
+            .expect("readable");
+    for (a, b) in replace {
+        assert!(text.contains(a), "the scenario changed: {a}");
+        text = text.replace(a, b);
+    }
+    parse_str("mixed-variant.ron", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Cold starts and pay-per-use cost are the function's; the front's cost is its two
+/// instances' time. Without the plan and with `bill_init: false`, each call to the
+/// function is billed its execution time rounded up to the next millisecond; execution
+/// is LogNormal(median 80 ms, p99 400 ms): σ = ln 5 / z₀.₉₉ = 0.6918, mean
+/// 80·e^(σ²/2) = 101.6 ms, so E[billed ms] = 101.6 + 0.5. With N ≈ 18 000 calls the mean's
+/// relative standard error is √(e^(σ²) − 1)/√N = 0.58 %: ±3 % is over 5σ.
+#[test]
+fn a_function_behind_an_instance_front_pays_per_use_and_has_the_cold_starts() {
+    let mut s = mixed(&[("idle_timeout: \"5m\")", "idle_timeout: \"5m\", bill_init: false)")]);
+    if let Some(t) = s.topology.as_mut() {
+        t.plan = None;
+    }
+    let (sum, _) = summarised(&s);
+    let (web, fun) = (&sum.services[0], &sum.services[1]);
+    assert_eq!((web.name.as_str(), fun.name.as_str()), ("web", "thumbnails"));
+    assert_eq!(web.cold_starts, 0, "instances have no cold starts");
+    assert!(fun.cold_starts > 0, "the function starts environments");
+    // At most the peak concurrency: 10 rps × ~0.1 s in flight; Poisson(1) ≥ 15 never
+    // happens in 18 000 looks (P < 1e-12 each).
+    assert!(fun.cold_starts <= 15, "{}", fun.cold_starts);
+    let web_cost = 2.0 * 0.0416 * 0.5;
+    assert!((web.cost - web_cost).abs() < 1e-12, "web {} vs {web_cost}", web.cost);
+    let sigma = 5f64.ln() / 2.326_347_874;
+    let mean_ms = 80.0 * (sigma * sigma / 2.0).exp() + 0.5;
+    let n = fun.requests as f64;
+    let expected = n * (PRICE_PER_REQUEST + mean_ms / 1000.0 * 1.0 * PRICE_PER_GB_S);
+    assert!((fun.cost - expected).abs() <= 0.03 * expected, "function {} vs {expected}", fun.cost);
+    assert!((sum.cost - web.cost - fun.cost).abs() < 1e-12, "the run's cost is its services'");
+}
+
+/// A function's reserved concurrency in a graph is the same loss system as alone:
+/// concurrency 5 under a = λ·E[S] = 100 × 0.1 = 10 throttles Erlang's B(5, 10) = 0.564 of
+/// its calls (M/G/c/c, insensitive to the service distribution; Kleinrock vol. 1 §3.6).
+/// The front adds a constant 1 ms, which keeps the calls Poisson. Throttles are correlated
+/// over about a service time, so 360 000 calls hold roughly 36 000 independent looks:
+/// ±0.015 is over 5 standard deviations.
+#[test]
+fn a_function_in_a_graph_throttles_as_erlangs_loss_formula() {
+    let s = parse_str(
+        "loss.ron",
+        r#"Scenario(name: "loss", seed: 4, duration: "1h", traffic: (rate: Constant(rps: 100)),
+            topology: (front: "web",
+                services: [
+                    (name: "web", replicas: 4, concurrency: 64, latency: Constant("1ms")),
+                    (name: "fn", latency: Constant("100ms"),
+                        backend: Functions(concurrency_limit: 5, init: Constant("1ms"), idle_timeout: "1h")),
+                ],
+                calls: [(from: "web", to: "fn")]))"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (sum, _) = summarised(&s);
+    let f = &sum.services[1];
+    let throttled = f.failed_by_cause.get("rejected").copied().unwrap_or(0);
+    assert_eq!(throttled, f.failed_requests, "throttling is the only failure");
+    assert!(f.cold_starts <= 5, "never more environments than the limit: {}", f.cold_starts);
+    let b = (1..=5).fold(1.0, |b, n| 10.0 * b / (n as f64 + 10.0 * b));
+    let share = throttled as f64 / f.requests as f64;
+    assert!((share - b).abs() < 0.015, "throttled {share} vs B(5, 10) = {b}");
+}
+
+/// A function in a graph takes a canary through its alias: the weight moves with no
+/// instance, the bad version is caught, and its first calls pay cold starts of its own.
+#[test]
+fn a_functions_canary_in_a_graph_is_caught_by_its_analysis() {
+    let (sum, r) = summarised(&mixed(&[]));
+    assert_eq!(sum.outcome, "rolled_back", "{:?}", r.log);
+    assert_eq!(sum.peak_instances, 2, "a function's canary has no instances");
+    assert!(
+        r.log.iter().any(|(t, l)| *t == 600.0 && l.contains("10% of calls to the canary through its weighted alias"))
+    );
+    let base = topology::run_summarised(&topology::baseline_of(&mixed(&[]))).expect("runs").0;
+    assert!(sum.services[1].cold_starts > base.services[1].cold_starts, "v2's environments start cold");
+}
+
+#[test]
+fn a_function_has_no_replicas() {
+    let e = rejected(r#"front: "a", services: [(name: "a", replicas: 4, backend: Functions())]"#);
+    assert_eq!(e.field, "topology.services[0].replicas", "{e}");
+    assert!(e.message().contains("functions"), "{e}");
+}

@@ -45,12 +45,12 @@ pub struct Tap {
 }
 
 impl Tap {
-    fn new(pool: u8) -> Tap {
+    pub fn new(pool: u8) -> Tap {
         Tap { pool, ended: 0, failed: 0, latency: Histogram::new(), slices: Vec::new(), current: Slice::default() }
     }
 
     #[inline]
-    fn record(&mut self, failed: bool, answered: bool, latency: Time) {
+    pub fn record(&mut self, failed: bool, answered: bool, latency: Time) {
         self.ended += 1;
         self.current.ended += 1;
         if failed {

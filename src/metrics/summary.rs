@@ -116,6 +116,11 @@ pub struct ServiceSummary {
     /// The failures by cause (`error`, `timeout`, `rejected`; for a called service also
     /// `down`, `contract`, `schema`, `db`, `dependency`); causes with none are left out.
     pub failed_by_cause: std::collections::BTreeMap<String, u64>,
+    /// What it cost over the run: its instances' time, or a function's requests and
+    /// billed duration.
+    pub cost: f64,
+    /// Execution environments a function-backed service started; 0 for instances.
+    pub cold_starts: u64,
 }
 
 /// Seconds in which fewer than half of the requests that ended succeeded, or in which
@@ -252,6 +257,8 @@ impl Summary {
                 .filter(|(_, n)| *n > 0)
                 .map(|(k, n)| (k.to_string(), n))
                 .collect(),
+                cost: run.cost,
+                cold_starts: 0,
             }],
         }
     }

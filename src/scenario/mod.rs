@@ -30,6 +30,13 @@ pub use values::{Duration, Factor, Int, IntOrPercent, Percent, Price, Probabilit
 
 /// Largest number of requests a scenario may expect to generate (mean rate × duration).
 pub const MAX_EXPECTED_REQUESTS: f64 = 2e9;
+/// Canary pods for a weight (percent) with a traffic router: `⌈weight × replicas / 100⌉`
+/// (Argo Rollouts' `trafficWeightToReplicas`, `utils/replicaset/canary.go`). It lives with
+/// the scenario data because the checks bound a scenario's instances with it.
+pub fn canary_replicas(replicas: u32, weight: f64) -> u32 {
+    (weight * replicas as f64 / 100.0 - 1e-9).ceil().max(0.0) as u32
+}
+
 /// Longest simulated duration (7 days): the per-second series stays below ~100 MB.
 pub const MAX_SIM_DURATION_S: u64 = 7 * 86_400;
 

@@ -45,7 +45,59 @@ pub struct ServerlessSpec {
 
 impl Default for ServerlessSpec {
     fn default() -> Self {
+        let f = FunctionSpec::default();
         ServerlessSpec {
+            memory_mb: f.memory_mb,
+            concurrency_limit: f.concurrency_limit,
+            init: f.init,
+            idle_timeout: f.idle_timeout,
+            bill_init: f.bill_init,
+            price_per_million_requests: f.price_per_million_requests,
+            price_per_gb_second: f.price_per_gb_second,
+            deployment: LambdaDeployment::AllAtOnce,
+            alarm: None,
+        }
+    }
+}
+
+impl ServerlessSpec {
+    /// The function model of this section (without its deployment).
+    pub fn function(&self) -> FunctionSpec {
+        FunctionSpec {
+            memory_mb: self.memory_mb,
+            concurrency_limit: self.concurrency_limit,
+            init: self.init.clone(),
+            idle_timeout: self.idle_timeout,
+            bill_init: self.bill_init,
+            price_per_million_requests: self.price_per_million_requests,
+            price_per_gb_second: self.price_per_gb_second,
+        }
+    }
+}
+
+/// A service of a graph backed by functions (`backend: Functions(memory_mb: 1024)`):
+/// the execution-environment model of a `serverless` section — one request per
+/// environment, a cold start (`init`) for each new one, `concurrency_limit` in flight
+/// (above it calls are throttled), environments shut down after `idle_timeout`, and pay
+/// per use — deployed by the graph's plan through a weighted alias. The fields and
+/// defaults are those of [`ServerlessSpec`]. Billed duration runs from the start of the
+/// environment's work to its answer, the calls the function makes included (Lambda bills
+/// the wall-clock time of an invocation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FunctionSpec {
+    pub memory_mb: Int<128, 10_240>,
+    pub concurrency_limit: Int<1, 100_000>,
+    pub init: LatencyDist,
+    pub idle_timeout: Duration,
+    pub bill_init: bool,
+    pub price_per_million_requests: f64,
+    pub price_per_gb_second: f64,
+}
+
+impl Default for FunctionSpec {
+    fn default() -> Self {
+        FunctionSpec {
             memory_mb: Int(512),
             concurrency_limit: Int(1000),
             init: LatencyDist::LogNormal(crate::scenario::LogNormalLatency {
@@ -56,8 +108,6 @@ impl Default for ServerlessSpec {
             bill_init: true,
             price_per_million_requests: 0.20,
             price_per_gb_second: 0.000_016_666_7,
-            deployment: LambdaDeployment::AllAtOnce,
-            alarm: None,
         }
     }
 }

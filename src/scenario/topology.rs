@@ -68,6 +68,20 @@ pub struct ServiceSpec {
     /// contracts.
     #[serde(default = "default_versions")]
     pub versions: Vec<VersionSpec>,
+    /// What runs it: `Instances` (the default: `replicas` instances with `concurrency`
+    /// slots and a `queue` each) or `Functions(...)` (execution environments with cold
+    /// starts and pay per use; `replicas`, `concurrency` and `queue` do not apply, and
+    /// `boot` is the time a deployment takes to move the alias).
+    #[serde(default)]
+    pub backend: Backend,
+}
+
+/// What runs a service of a graph.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub enum Backend {
+    #[default]
+    Instances,
+    Functions(crate::scenario::serverless::FunctionSpec),
 }
 
 fn default_replicas() -> Int<1, 1000> {
@@ -233,6 +247,10 @@ pub struct PlanSpec {
     /// Roll back automatically while the plan runs. Default: never.
     #[serde(default)]
     pub auto_rollback: Option<AutoRollback>,
+    /// What a canary's failed analysis rolls back besides the canary itself, e.g. the
+    /// services the plan deployed before it. Default: nothing; the plan stops.
+    #[serde(default)]
+    pub on_abort: Option<RollbackSpec>,
 }
 
 /// A step of the plan.
@@ -281,13 +299,30 @@ pub enum Order {
 }
 
 /// How one service's replicas move to the new version.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum SwitchSpec {
     /// All replicas switch `boot` after the service's deployment starts.
     #[default]
     Instant,
     /// `batch` replicas at a time, each batch `boot` after the previous one.
     Rolling(RollingSwitch),
+    /// An Argo Rollouts canary of this service, with the same steps and analysis as a
+    /// single service's `Canary` strategy: `Canary(steps: [SetWeight(20), Pause("1m")],
+    /// analysis: Some((interval: "30s", checks: [SuccessRate(0.99)])))`.
+    ///
+    /// In a graph the services talk through a mesh, so the canary has a traffic router
+    /// (Argo's `trafficRouting`): each call to the service goes to the canary with the
+    /// step's weight, and the canary runs `ceil(weight × replicas)` extra instances (or
+    /// what `SetCanaryScale` says), each ready `boot` after it starts; a new weight takes
+    /// effect once its instances are ready. The analysis measures the calls the canary's
+    /// instances answered (any failure they return counts, a dependency's included). On
+    /// promotion the stable replicas switch to the new version `boot` later and the
+    /// canary's instances go away; on Failed or Error the weight returns to 0 at once, the
+    /// canary's instances go `abort_scale_down_delay` later and the plan stops (or runs
+    /// the plan's `on_abort`). An Inconclusive analysis or `PauseUntilPromoted` pauses the
+    /// canary for the rest of the run (a graph's plan takes no commands). `max_surge` and
+    /// Kayenta checks do not apply (no replica-count weights, no baseline pool).
+    Canary(crate::scenario::CanarySpec),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -308,6 +308,7 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, ServerlessSummary
     summary.strategy = own.deployment.clone();
     if let Some(s) = summary.services.first_mut() {
         s.name = "function".into();
+        s.cold_starts = own.cold_starts;
     }
     Ok((summary, own))
 }

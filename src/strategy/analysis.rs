@@ -61,15 +61,14 @@ struct CheckState {
     consecutive_errors: u64,
 }
 
-/// One analysis run against the new pool (and the baseline pool, for a Kayenta check).
+/// The counting half of an analysis run: the measurements taken so far, each check's
+/// failed, inconclusive and consecutive-error counts against the spec's limits, and the
+/// phase they give. It reads windows it is handed, so every engine that can fill a
+/// [`Tap`] (one service's fleet, or one service of a graph) judges with the same rules.
 #[derive(Clone, Debug)]
-pub struct AnalysisRun {
+pub struct Verdicts {
     pub name: String,
     spec: AnalysisSpec,
-    tap: usize,
-    baseline_tap: Option<usize>,
-    next: Time,
-    discard_at: Option<Time>,
     taken: u64,
     checks: Vec<CheckState>,
     pub phase: Phase,
@@ -77,31 +76,11 @@ pub struct AnalysisRun {
     pub message: String,
 }
 
-impl AnalysisRun {
-    /// Starts measuring the new pool now.
-    pub fn start(cx: &mut Ctx, name: &str, spec: &AnalysisSpec) -> AnalysisRun {
-        Self::start_on(cx, name, spec, NEW)
-    }
-
-    /// Starts measuring `pool` (or [`crate::metrics::NEW_CODE`]) now.
-    pub fn start_on(cx: &mut Ctx, name: &str, spec: &AnalysisSpec, pool: u8) -> AnalysisRun {
-        let tap = cx.metrics.open_tap(pool);
-        let baseline_tap = uses_baseline(spec).then(|| cx.metrics.open_tap(BASELINE));
-        let delay = spec.initial_delay.time();
-        let next = cx.now + delay + spec.interval.time();
-        cx.wake_at(next);
-        let discard_at = (delay > Time::ZERO).then(|| cx.now + delay);
-        if let Some(t) = discard_at {
-            cx.wake_at(t);
-        }
-        cx.log(format!("analysis `{name}` started"));
-        AnalysisRun {
+impl Verdicts {
+    pub fn new(name: &str, spec: &AnalysisSpec) -> Verdicts {
+        Verdicts {
             name: name.into(),
             spec: spec.clone(),
-            tap,
-            baseline_tap,
-            next,
-            discard_at,
             taken: 0,
             checks: vec![CheckState::default(); spec.checks.len()],
             phase: Phase::Running,
@@ -109,57 +88,23 @@ impl AnalysisRun {
         }
     }
 
-    /// Takes the measurements that are due and returns the run's phase.
-    pub fn poll(&mut self, cx: &mut Ctx) -> Phase {
-        // Data from before the end of the initial delay is not measured.
-        if let Some(t) = self.discard_at
-            && cx.now >= t
-        {
-            self.discard_at = None;
-            cx.metrics.take_tap(self.tap);
-            if let Some(b) = self.baseline_tap {
-                cx.metrics.take_tap(b);
-            }
-        }
-        while self.phase == Phase::Running && cx.now >= self.next {
-            self.measure(cx);
-            self.next += self.spec.interval.time();
-            if self.phase == Phase::Running {
-                cx.wake_at(self.next);
-            }
-        }
-        if self.phase.is_done() {
-            self.close(cx);
-        }
-        self.phase
+    pub fn spec(&self) -> &AnalysisSpec {
+        &self.spec
     }
 
-    /// Stops a run that has no `count` (background analysis): Argo counts a terminated
-    /// run that had not failed as successful.
-    pub fn stop(&mut self, cx: &mut Ctx) {
-        if self.phase == Phase::Running {
-            self.phase = Phase::Successful;
-            self.message = "stopped".into();
-        }
-        self.close(cx);
+    /// Measurements taken so far.
+    pub fn taken(&self) -> u64 {
+        self.taken
     }
 
-    fn close(&mut self, cx: &mut Ctx) {
-        cx.metrics.close_tap(self.tap);
-        if let Some(b) = self.baseline_tap {
-            cx.metrics.close_tap(b);
-        }
-    }
-
-    fn measure(&mut self, cx: &mut Ctx) {
-        let window = cx.metrics.take_tap(self.tap);
-        let baseline = self.baseline_tap.and_then(|b| cx.metrics.take_tap(b));
-        let Some(window) = window else { return };
+    /// Takes one measurement of every check on `window` (and `baseline`, for Kayenta),
+    /// updates the phase and returns the log lines it gives.
+    pub fn measure(&mut self, window: &Tap, baseline: Option<&Tap>) -> Vec<String> {
         self.taken += 1;
         let mut notes = Vec::new();
         let mut run_phase = Phase::Successful;
         for (i, check) in self.spec.checks.iter().enumerate() {
-            let (m, note) = measure_check(check, &window, baseline.as_ref(), &self.spec);
+            let (m, note) = measure_check(check, window, baseline, &self.spec);
             notes.push(note.clone());
             let st = &mut self.checks[i];
             match m {
@@ -192,14 +137,103 @@ impl AnalysisRun {
                 }
             }
         }
-        cx.log(format!("analysis `{}` #{}: {}", self.name, self.taken, notes.join("; ")));
+        let mut log = vec![format!("analysis `{}` #{}: {}", self.name, self.taken, notes.join("; "))];
         if run_phase.is_done() {
             if run_phase == Phase::Successful {
                 self.message = format!("{} measurements passed", self.taken);
             }
-            cx.log(format!("analysis `{}` {:?}: {}", self.name, run_phase, self.message));
+            log.push(format!("analysis `{}` {:?}: {}", self.name, run_phase, self.message));
         }
         self.phase = run_phase;
+        log
+    }
+
+    /// Stops a run that has no `count` (background analysis): Argo counts a terminated
+    /// run that had not failed as successful.
+    pub fn stop(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Successful;
+            self.message = "stopped".into();
+        }
+    }
+}
+
+/// One analysis run against the new pool (and the baseline pool, for a Kayenta check).
+#[derive(Clone, Debug)]
+pub struct AnalysisRun {
+    pub verdicts: Verdicts,
+    tap: usize,
+    baseline_tap: Option<usize>,
+    next: Time,
+    discard_at: Option<Time>,
+}
+
+impl AnalysisRun {
+    /// Starts measuring the new pool now.
+    pub fn start(cx: &mut Ctx, name: &str, spec: &AnalysisSpec) -> AnalysisRun {
+        Self::start_on(cx, name, spec, NEW)
+    }
+
+    /// Starts measuring `pool` (or [`crate::metrics::NEW_CODE`]) now.
+    pub fn start_on(cx: &mut Ctx, name: &str, spec: &AnalysisSpec, pool: u8) -> AnalysisRun {
+        let tap = cx.metrics.open_tap(pool);
+        let baseline_tap = uses_baseline(spec).then(|| cx.metrics.open_tap(BASELINE));
+        let delay = spec.initial_delay.time();
+        let next = cx.now + delay + spec.interval.time();
+        cx.wake_at(next);
+        let discard_at = (delay > Time::ZERO).then(|| cx.now + delay);
+        if let Some(t) = discard_at {
+            cx.wake_at(t);
+        }
+        cx.log(format!("analysis `{name}` started"));
+        AnalysisRun { verdicts: Verdicts::new(name, spec), tap, baseline_tap, next, discard_at }
+    }
+
+    /// Takes the measurements that are due and returns the run's phase.
+    pub fn poll(&mut self, cx: &mut Ctx) -> Phase {
+        // Data from before the end of the initial delay is not measured.
+        if let Some(t) = self.discard_at
+            && cx.now >= t
+        {
+            self.discard_at = None;
+            cx.metrics.take_tap(self.tap);
+            if let Some(b) = self.baseline_tap {
+                cx.metrics.take_tap(b);
+            }
+        }
+        while self.verdicts.phase == Phase::Running && cx.now >= self.next {
+            self.measure(cx);
+            self.next += self.verdicts.spec.interval.time();
+            if self.verdicts.phase == Phase::Running {
+                cx.wake_at(self.next);
+            }
+        }
+        if self.verdicts.phase.is_done() {
+            self.close(cx);
+        }
+        self.verdicts.phase
+    }
+
+    /// Stops a run that has no `count` (see [`Verdicts::stop`]).
+    pub fn stop(&mut self, cx: &mut Ctx) {
+        self.verdicts.stop();
+        self.close(cx);
+    }
+
+    fn close(&mut self, cx: &mut Ctx) {
+        cx.metrics.close_tap(self.tap);
+        if let Some(b) = self.baseline_tap {
+            cx.metrics.close_tap(b);
+        }
+    }
+
+    fn measure(&mut self, cx: &mut Ctx) {
+        let window = cx.metrics.take_tap(self.tap);
+        let baseline = self.baseline_tap.and_then(|b| cx.metrics.take_tap(b));
+        let Some(window) = window else { return };
+        for line in self.verdicts.measure(&window, baseline.as_ref()) {
+            cx.log(line);
+        }
     }
 }
 
@@ -214,7 +248,7 @@ pub fn poll_step(
 ) -> (Phase, String) {
     let run = slot.get_or_insert_with(|| AnalysisRun::start_on(cx, &name(), spec, pool));
     let phase = run.poll(cx);
-    (phase, run.message.clone())
+    (phase, run.verdicts.message.clone())
 }
 
 /// What a rollout does with an analysis phase, as Argo does: Failed or Error aborts,

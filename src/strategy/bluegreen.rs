@@ -131,7 +131,7 @@ impl BlueGreen {
             return true;
         };
         let phase = run.poll(cx);
-        let message = format!("{} analysis {phase:?}: {}", run.name, run.message);
+        let message = format!("{} analysis {phase:?}: {}", run.verdicts.name, run.verdicts.message);
         match phase {
             Phase::Successful => {
                 self.run = None;

@@ -64,10 +64,7 @@ pub fn approximate_weighted_counts(replicas: u32, weight: u32, max_surge: u32) -
     (best.0, best.1 - best.0)
 }
 
-/// Canary pods for a weight with a traffic router: `⌈weight × replicas / 100⌉`.
-pub fn traffic_weight_to_replicas(replicas: u32, weight: f64) -> u32 {
-    (weight * replicas as f64 / 100.0 - 1e-9).ceil().max(0.0) as u32
-}
+pub use crate::scenario::canary_replicas as traffic_weight_to_replicas;
 
 #[derive(Clone, Debug)]
 pub struct Canary {
@@ -340,7 +337,7 @@ impl Strategy for Canary {
         }
         if let Some(bg) = self.background.as_mut() {
             let phase = bg.poll(cx);
-            let message = bg.message.clone();
+            let message = bg.verdicts.message.clone();
             if !self.on_analysis(cx, phase, &message) {
                 return;
             }

@@ -194,7 +194,7 @@ impl Strategy for FeatureToggle {
         }
         if let Some(bg) = self.background.as_mut() {
             let phase = bg.poll(cx);
-            let message = bg.message.clone();
+            let message = bg.verdicts.message.clone();
             if !self.on_analysis(cx, phase, &message) {
                 return;
             }

@@ -166,7 +166,7 @@ impl Strategy for InPlace {
         if let Some(a) = self.alarms.as_mut() {
             let phase = a.poll(cx);
             if matches!(phase, Phase::Failed | Phase::Error) {
-                let message = a.message.clone();
+                let message = a.verdicts.message.clone();
                 self.alarms = None;
                 self.fail(cx, format!("alarm: {message}"));
                 return;

@@ -91,7 +91,7 @@ impl Strategy for Shadow {
             Stage::Mirroring => {
                 if let Some(run) = self.run.as_mut() {
                     let phase = run.poll(cx);
-                    let message = run.message.clone();
+                    let message = run.verdicts.message.clone();
                     match phase {
                         Phase::Failed | Phase::Error => {
                             self.abort(cx, &format!("shadow analysis {phase:?}: {message}"));

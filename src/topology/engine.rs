@@ -44,13 +44,20 @@ use crate::des::rng::{Stream, mix64};
 use crate::des::time::Time;
 
 use super::report::{Cause, EdgeStats, Outcome, Report, SecondStats, ServiceStats};
-use crate::scenario::topology::check::{Fault, MigrationKind, Model, Rollback, Step};
-use crate::scenario::topology::{Order, RollbackOrder, SwitchSpec, Topology};
+use crate::metrics::Tap;
+use crate::scenario::CanaryStep;
+use crate::scenario::topology::check::{CanaryPlan, Fault, MigrationKind, Model, Rollback, Step, Switch};
+use crate::scenario::topology::{Order, RollbackOrder, Topology};
+use crate::strategy::analysis::{Phase, Verdicts};
 
 /// Random streams of the topology engine (numbered apart from the main engine's).
 mod streams {
     pub const ERROR: u64 = 101;
     pub const DB: u64 = 102;
+    /// Which side of a canaried service a call goes to.
+    pub const CANARY: u64 = 103;
+    /// Cold start durations of a function-backed service.
+    pub const INIT: u64 = 104;
 }
 
 /// A reference to a visit that survives slot reuse.
@@ -93,6 +100,41 @@ enum Ev {
     FaultStart(u32),
     FaultEnd(u32),
     Tick,
+    /// A service's canary goes on with its steps (after a pause, or once the instances
+    /// it waited for are ready).
+    CanaryNext {
+        svc: u16,
+        token: u32,
+    },
+    /// The first `n` canary instances of a service are ready.
+    CanaryReady {
+        svc: u16,
+        n: u32,
+        token: u32,
+    },
+    /// An analysis of a service's canary: `step` (an `Analysis` step) or the background
+    /// one; `discard` ends the initial delay (what came before is not measured).
+    CanaryMeasure {
+        svc: u16,
+        step: bool,
+        discard: bool,
+        token: u32,
+    },
+    /// A promoted canary: the stable replicas run the new version, the canary goes.
+    CanaryPromoted {
+        svc: u16,
+        token: u32,
+    },
+    /// An aborted canary's instances go (`abort_scale_down_delay` after the abort).
+    CanaryScaleDown {
+        svc: u16,
+    },
+    /// A function's execution environment has been idle for the idle timeout.
+    Reclaim {
+        svc: u16,
+        env: u32,
+        epoch: u32,
+    },
 }
 
 /// Who waits for a visit's result.
@@ -139,6 +181,10 @@ struct Visit {
     /// It, or a call it made, ran a version the plan deployed (not the one its service
     /// started with).
     new: bool,
+    /// When it arrived at its instance.
+    start: Time,
+    /// A function's visit that started a new execution environment.
+    cold: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +192,9 @@ struct Inst {
     version: u8,
     busy: u32,
     queue: VecDeque<VRef>,
+    /// Running (and costing). A service's replicas always are; its canary instances
+    /// only while the canary has them.
+    active: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -167,6 +216,100 @@ struct Svc {
     target: u8,
     ver_error: Vec<f64>,
     ver_factor: Vec<f64>,
+    /// Its canary instances are `canary_first..canary_first + canary_cap`; the first
+    /// `canary_live` run, the first `canary_ready` of those take calls.
+    canary_first: u32,
+    canary_cap: u32,
+    canary_live: u32,
+    canary_ready: u32,
+    /// Share of calls routed to the canary (0 to 1).
+    canary_weight: f64,
+    canary_rr: u32,
+    /// The version a canary of it runs.
+    canary_version: u8,
+    /// A function-backed service's execution environments (its `inst` ranges are empty).
+    functions: Option<Functions>,
+    /// Its running instances, and their integral (instance·µs) up to the engine's
+    /// `active_since`.
+    active: u32,
+    instance_area: u128,
+}
+
+/// One execution environment of a function.
+#[derive(Clone, Copy, Debug)]
+struct Env {
+    version: u8,
+    busy: bool,
+    epoch: u32,
+}
+
+/// The execution environments of a function-backed service, with the semantics of the
+/// serverless engine (see `crate::serverless::engine`): one call per environment, a cold
+/// start for a new one, the most recently used idle one taken first, shut down after the
+/// idle timeout, a loss system above the concurrency limit, billed per request and per
+/// millisecond-GB.
+#[derive(Clone, Debug)]
+struct Functions {
+    limit: u32,
+    in_flight: u32,
+    envs: Vec<Env>,
+    free: Vec<u32>,
+    idle: Vec<VecDeque<u32>>,
+    init: ServiceTimes,
+    idle_timeout: Time,
+    bill_init: bool,
+    gb: f64,
+    price_request: f64,
+    price_gb_s: f64,
+    /// The version the alias points at.
+    alias: u8,
+    cost: f64,
+    cold_starts: u64,
+}
+
+impl Svc {
+    fn is_canary(&self, inst: u32) -> bool {
+        inst >= self.canary_first && inst < self.canary_first + self.canary_cap
+    }
+
+    /// A visit of version `version` on instance (or environment) `inst` ran the canary.
+    fn on_canary(&self, inst: u32, version: u8) -> bool {
+        match &self.functions {
+            None => self.canary_cap > 0 && self.is_canary(inst),
+            Some(f) => self.canary_weight > 0.0 && version != f.alias && version == self.canary_version,
+        }
+    }
+}
+
+/// What a canary of one service is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CanaryState {
+    Stepping,
+    /// Waiting for its instances to be ready before the step's weight takes effect.
+    Scaling,
+    /// Paused until the end of the run (inconclusive analysis, `PauseUntilPromoted`).
+    Paused,
+    Promoting,
+    Promoted,
+    Aborted,
+}
+
+/// The canary of one service in the current wave.
+#[derive(Clone, Debug)]
+struct CanaryRun {
+    svc: usize,
+    version: u8,
+    plan: CanaryPlan,
+    pc: usize,
+    state: CanaryState,
+    /// `SetCanaryScale(replicas)`/`(weight)` override of the instance count.
+    scale: Option<u32>,
+    /// The weight (percent) the steps asked for last.
+    weight: f64,
+    background: Option<Verdicts>,
+    background_tap: Tap,
+    step_analysis: Option<Verdicts>,
+    step_tap: Tap,
 }
 
 #[derive(Clone, Debug)]
@@ -194,7 +337,7 @@ struct Budget {
 struct Rollout {
     waves: Vec<Vec<(usize, u8)>>,
     wave: usize,
-    switch: SwitchSpec,
+    switch: Switch,
     bake: Time,
     /// Plan step to run when it is done.
     next_pc: usize,
@@ -221,6 +364,19 @@ pub struct Engine {
     budgets: Vec<Budget>,
     token: u32,
     rollout: Option<Rollout>,
+    /// The canaries of the current wave.
+    canaries: Vec<CanaryRun>,
+    canary_draw: Stream,
+    /// Calls routed at canaried services (the key of their routing draws).
+    routed: u64,
+    /// Instances running, their integral (instance·µs) up to `active_since`, the most at once.
+    active_insts: u32,
+    instance_area: u128,
+    active_since: Time,
+    peak_instances: u32,
+    /// An aborted canary still has calls in flight on its instances.
+    awaiting_recovery: bool,
+    abort_reason: Option<String>,
     deployed_order: Vec<usize>,
     report: Report,
     affected: Vec<u64>,
@@ -258,12 +414,32 @@ impl Engine {
         let mut svcs = Vec::new();
         for (i, sp) in t.services.iter().enumerate() {
             let first = insts.len() as u32;
-            for _ in 0..sp.replicas.0 {
-                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new() });
+            let functions = match &sp.backend {
+                crate::scenario::topology::Backend::Instances => None,
+                crate::scenario::topology::Backend::Functions(f) => Some(Functions {
+                    limit: f.concurrency_limit.0 as u32,
+                    in_flight: 0,
+                    envs: Vec::new(),
+                    free: Vec::new(),
+                    idle: vec![VecDeque::new(); sp.versions.len()],
+                    init: ServiceTimes::new(&f.init, derived_seed(seed, (i as u64) | (streams::INIT << 32))),
+                    idle_timeout: f.idle_timeout.time(),
+                    bill_init: f.bill_init,
+                    gb: f.memory_mb.0 as f64 / 1024.0,
+                    price_request: f.price_per_million_requests / 1e6,
+                    price_gb_s: f.price_per_gb_second,
+                    alias: 0,
+                    cost: 0.0,
+                    cold_starts: 0,
+                }),
+            };
+            let replicas = if functions.is_some() { 0 } else { sp.replicas.0 as u32 };
+            for _ in 0..replicas {
+                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: true });
             }
             svcs.push(Svc {
                 first,
-                replicas: sp.replicas.0 as u32,
+                replicas,
                 concurrency: sp.concurrency.0 as u32,
                 queue_cap: sp.queue.0 as usize,
                 times: ServiceTimes::new(&sp.latency, derived_seed(seed, i as u64)),
@@ -277,7 +453,26 @@ impl Engine {
                 target: 0,
                 ver_error: sp.versions.iter().map(|v| v.error_rate.0).collect(),
                 ver_factor: sp.versions.iter().map(|v| v.latency_factor.0).collect(),
+                canary_first: 0,
+                canary_cap: m.canary_cap[i],
+                canary_live: 0,
+                canary_ready: 0,
+                canary_weight: 0.0,
+                canary_rr: 0,
+                canary_version: 0,
+                functions,
+                active: replicas,
+                instance_area: 0,
             });
+        }
+        // Canary instances after every service's replicas, so a service's replicas stay
+        // one range.
+        let replicas_total = insts.len() as u32;
+        for s in &mut svcs {
+            s.canary_first = insts.len() as u32;
+            for _ in 0..s.canary_cap {
+                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: false });
+            }
         }
         let db = t.database.as_ref().map(|d| Db {
             schema: d.schema.0 as u32,
@@ -332,6 +527,15 @@ impl Engine {
             free: Vec::new(),
             token: 0,
             rollout: None,
+            canaries: Vec::new(),
+            canary_draw: Stream::new(seed, streams::CANARY),
+            routed: 0,
+            active_insts: replicas_total,
+            instance_area: 0,
+            active_since: Time::ZERO,
+            peak_instances: replicas_total,
+            awaiting_recovery: false,
+            abort_reason: None,
             deployed_order: Vec::new(),
             report,
             affected: vec![0; words],
@@ -374,6 +578,10 @@ impl Engine {
                     | Ev::Step { .. }
                     | Ev::FaultStart(_)
                     | Ev::Tick
+                    | Ev::CanaryNext { .. }
+                    | Ev::CanaryReady { .. }
+                    | Ev::CanaryMeasure { .. }
+                    | Ev::CanaryPromoted { .. }
             );
             if control && t > self.end {
                 continue;
@@ -430,7 +638,10 @@ impl Engine {
             }
             Ev::Switch { svc, from, to, version, token } => {
                 if token == self.token {
-                    let s = &self.svcs[svc as usize];
+                    let s = &mut self.svcs[svc as usize];
+                    if let Some(f) = &mut s.functions {
+                        f.alias = version;
+                    }
                     for i in s.first + from..s.first + to {
                         self.insts[i as usize].version = version;
                     }
@@ -466,6 +677,28 @@ impl Engine {
                     self.q.push(self.now + Time::SECOND, Ev::Tick);
                 }
             }
+            Ev::CanaryNext { svc, token } => {
+                if token == self.token {
+                    self.canary_advance(svc as usize);
+                }
+            }
+            Ev::CanaryReady { svc, n, token } => {
+                if token == self.token {
+                    self.canary_ready(svc as usize, n);
+                }
+            }
+            Ev::CanaryMeasure { svc, step, discard, token } => {
+                if token == self.token {
+                    self.canary_measure(svc as usize, step, discard);
+                }
+            }
+            Ev::CanaryPromoted { svc, token } => {
+                if token == self.token {
+                    self.canary_promoted(svc as usize);
+                }
+            }
+            Ev::CanaryScaleDown { svc } => self.canary_scale_to(svc as usize, 0),
+            Ev::Reclaim { svc, env, epoch } => self.reclaim(svc as usize, env, epoch),
         }
     }
 
@@ -484,17 +717,37 @@ impl Engine {
         if s.down > 0 {
             return self.fail_early(svc, parent, Cause::Down, false);
         }
-        let inst = s.first + s.rr % s.replicas;
-        s.rr = s.rr.wrapping_add(1);
+        if s.functions.is_some() {
+            return self.invoke(svc, parent, caller);
+        }
+        let to_canary = s.canary_weight > 0.0 && s.canary_ready > 0 && {
+            self.routed += 1;
+            self.canary_draw.rng(self.routed).random::<f64>() < s.canary_weight
+        };
+        let inst = if to_canary {
+            let i = s.canary_first + s.canary_rr % s.canary_ready;
+            s.canary_rr = s.canary_rr.wrapping_add(1);
+            i
+        } else {
+            let i = s.first + s.rr % s.replicas;
+            s.rr = s.rr.wrapping_add(1);
+            i
+        };
         let version = self.insts[inst as usize].version;
         if let Some((_, cv, e)) = caller
             && !self.m.compat[e][cv as usize][version as usize]
         {
+            if to_canary {
+                self.canary_record(svc, true, false, Time::ZERO);
+            }
             return self.fail_early(svc, parent, Cause::Contract, version != 0);
         }
         let (concurrency, queue_cap) = (s.concurrency, s.queue_cap);
         let i = &self.insts[inst as usize];
         if i.busy >= concurrency && i.queue.len() >= queue_cap {
+            if to_canary {
+                self.canary_record(svc, true, false, Time::ZERO);
+            }
             return self.fail_early(svc, parent, Cause::Rejected, false);
         }
         self.serial += 1;
@@ -512,8 +765,19 @@ impl Engine {
             tries: 0,
             seq: 0,
             new: version != 0,
+            start: self.now,
+            cold: false,
         };
-        let v = match self.free.pop() {
+        let v = self.new_visit(visit);
+        if self.insts[inst as usize].busy < concurrency {
+            self.start_work(v);
+        } else {
+            self.insts[inst as usize].queue.push_back(v);
+        }
+    }
+
+    fn new_visit(&mut self, visit: Visit) -> VRef {
+        match self.free.pop() {
             Some(idx) => {
                 let epoch = self.visits[idx as usize].epoch;
                 self.visits[idx as usize] = Visit { epoch, ..visit };
@@ -523,20 +787,130 @@ impl Engine {
                 self.visits.push(visit);
                 VRef { idx: self.visits.len() as u32 - 1, epoch: 0 }
             }
+        }
+    }
+
+    /// A call to a function-backed service: the alias picks the version (the canary's
+    /// with its weight), an idle environment of it serves, or a new one after its cold
+    /// start; above the concurrency limit the call is throttled.
+    fn invoke(&mut self, svc: usize, parent: Parent, caller: Option<(usize, u8, usize)>) {
+        let s = &self.svcs[svc];
+        let Some(f) = &s.functions else { return };
+        let to_canary = s.canary_weight > 0.0 && {
+            self.routed += 1;
+            self.canary_draw.rng(self.routed).random::<f64>() < s.canary_weight
         };
-        if self.insts[inst as usize].busy < concurrency {
-            self.start_work(v);
-        } else {
-            self.insts[inst as usize].queue.push_back(v);
+        let version = if to_canary { s.canary_version } else { f.alias };
+        if let Some((_, cv, e)) = caller
+            && !self.m.compat[e][cv as usize][version as usize]
+        {
+            if to_canary {
+                self.canary_record(svc, true, false, Time::ZERO);
+            }
+            return self.fail_early(svc, parent, Cause::Contract, version != 0);
+        }
+        if f.in_flight >= f.limit {
+            if to_canary {
+                self.canary_record(svc, true, false, Time::ZERO);
+            }
+            return self.fail_early(svc, parent, Cause::Rejected, false);
+        }
+        let Some(f) = &mut self.svcs[svc].functions else { return };
+        f.in_flight += 1;
+        let (env, cold) = match f.idle[version as usize].pop_back() {
+            Some(env) => (env, false),
+            None => {
+                f.cold_starts += 1;
+                let fresh = Env { version, busy: false, epoch: 0 };
+                let env = match f.free.pop() {
+                    Some(i) => {
+                        f.envs[i as usize] = Env { epoch: f.envs[i as usize].epoch.wrapping_add(1), ..fresh };
+                        i
+                    }
+                    None => {
+                        f.envs.push(fresh);
+                        f.envs.len() as u32 - 1
+                    }
+                };
+                (env, true)
+            }
+        };
+        let e = &mut f.envs[env as usize];
+        e.busy = true;
+        e.epoch = e.epoch.wrapping_add(1);
+        self.serial += 1;
+        let visit = Visit {
+            epoch: 0,
+            state: State::Queued,
+            svc: svc as u16,
+            version,
+            inst: env,
+            parent,
+            serial: self.serial,
+            fail: false,
+            holds_db: false,
+            call: 0,
+            tries: 0,
+            seq: 0,
+            new: version != 0,
+            start: self.now,
+            cold,
+        };
+        let v = self.new_visit(visit);
+        self.start_work(v);
+    }
+
+    /// The environment ends its call: it goes idle (most recently used last) and is shut
+    /// down `idle_timeout` later unless used again; the call is billed.
+    fn release_env(&mut self, vis: &Visit) {
+        let now = self.now;
+        let end = self.end;
+        let svc = vis.svc as usize;
+        let Some(f) = &mut self.svcs[svc].functions else { return };
+        f.in_flight -= 1;
+        let env = &mut f.envs[vis.inst as usize];
+        env.busy = false;
+        let epoch = env.epoch;
+        f.idle[vis.version as usize].push_back(vis.inst);
+        if now < end {
+            self.q.push(now + f.idle_timeout, Ev::Reclaim { svc: svc as u16, env: vis.inst, epoch });
+        }
+        let mut billed = now - vis.start;
+        if vis.cold && !f.bill_init {
+            billed = billed.saturating_sub(Time::from_secs_f64(f.init.base_micros(vis.serial) / 1e6));
+        }
+        let ms = billed.as_micros().div_ceil(1000);
+        f.cost += f.price_request + ms as f64 / 1000.0 * f.gb * f.price_gb_s;
+    }
+
+    fn reclaim(&mut self, svc: usize, env: u32, epoch: u32) {
+        let Some(f) = &mut self.svcs[svc].functions else { return };
+        let e = f.envs[env as usize];
+        if e.busy || e.epoch != epoch {
+            return; // used again since it went idle
+        }
+        let q = &mut f.idle[e.version as usize];
+        if let Some(pos) = q.iter().position(|&i| i == env) {
+            q.remove(pos);
+            f.envs[env as usize].epoch = epoch.wrapping_add(1);
+            f.free.push(env);
         }
     }
 
     fn start_work(&mut self, v: VRef) {
         let vis = self.visits[v.idx as usize];
-        self.insts[vis.inst as usize].busy += 1;
+        let s = &self.svcs[vis.svc as usize];
+        let init = match &s.functions {
+            None => {
+                self.insts[vis.inst as usize].busy += 1;
+                0.0
+            }
+            Some(f) if vis.cold => f.init.base_micros(vis.serial),
+            Some(_) => 0.0,
+        };
         let s = &self.svcs[vis.svc as usize];
         let slow: f64 = s.slow.iter().map(|x| x.1).product();
-        let us = s.times.base_micros(vis.serial) * s.ver_factor[vis.version as usize] * slow;
+        let us = init + s.times.base_micros(vis.serial) * s.ver_factor[vis.version as usize] * slow;
         let p_ok = (1.0 - s.error_rate) * (1.0 - s.ver_error[vis.version as usize]);
         let fail = self.error_draw.rng(vis.serial).random::<f64>() >= p_ok;
         let x = &mut self.visits[v.idx as usize];
@@ -709,11 +1083,22 @@ impl Engine {
         x.state = State::Free;
         x.epoch = x.epoch.wrapping_add(1);
         self.free.push(v.idx);
-        if vis.state != State::Queued {
+        let svc = vis.svc as usize;
+        if self.svcs[svc].functions.is_some() {
+            self.release_env(&vis);
+        } else if vis.state != State::Queued {
             let inst = &mut self.insts[vis.inst as usize];
             inst.busy -= 1;
             if let Some(next) = inst.queue.pop_front() {
                 self.start_work(next);
+            }
+        }
+        if self.svcs[svc].on_canary(vis.inst, vis.version) {
+            // An answer with an error the instance gave is "answered"; one it never
+            // worked on (a dependency's rejection, say) still counts against it.
+            self.canary_record(svc, res.is_err(), true, self.now - vis.start);
+            if self.awaiting_recovery {
+                self.check_recovered();
             }
         }
         let new = self.visits[v.idx as usize].new;
@@ -778,14 +1163,31 @@ impl Engine {
 
     fn close_second(&mut self) {
         let mut ready = [0u16; POOLS];
-        for i in &self.insts {
+        let mut alive = 0u32;
+        for i in self.insts.iter().filter(|i| i.active) {
             let pool = if i.version == 0 { STABLE } else { NEW };
             ready[pool as usize] = ready[pool as usize].saturating_add(1);
+            alive += 1;
         }
-        let alive = self.insts.len().min(u16::MAX as usize) as u16;
-        let share_new =
-            if self.insts.is_empty() { 0.0 } else { f64::from(ready[NEW as usize]) / self.insts.len() as f64 };
-        self.rec.close_second(ready, alive, share_new, self.insts.len() as f64 * self.instance_cost_s);
+        let share_new = if alive == 0 { 0.0 } else { f64::from(ready[NEW as usize]) / f64::from(alive) };
+        let alive16 = alive.min(u32::from(u16::MAX)) as u16;
+        self.rec.close_second(ready, alive16, share_new, f64::from(alive) * self.instance_cost_s);
+    }
+
+    /// Instances running of service `svc` change by `delta` now: integrates every
+    /// service's instance time before it.
+    fn instances_change(&mut self, svc: usize, delta: i64) {
+        let t = self.now.min(self.end);
+        let dt = u128::from(t.saturating_sub(self.active_since.min(t)).as_micros());
+        self.instance_area += u128::from(self.active_insts) * dt;
+        for s in &mut self.svcs {
+            s.instance_area += u128::from(s.active) * dt;
+        }
+        self.active_since = self.active_since.max(t);
+        self.active_insts = (i64::from(self.active_insts) + delta).max(0) as u32;
+        let s = &mut self.svcs[svc];
+        s.active = (i64::from(s.active) + delta).max(0) as u32;
+        self.peak_instances = self.peak_instances.max(self.active_insts);
     }
 
     // ----- faults -----------------------------------------------------------------
@@ -833,10 +1235,13 @@ impl Engine {
         }
         let Some(step) = self.m.steps.get(pc).cloned() else {
             self.report.plan_finished_s = Some(self.now.as_secs_f64());
-            if self.abort_at.is_some() {
+            if self.abort_at.is_some() && !self.awaiting_recovery {
                 self.recovered_at.get_or_insert(self.now);
             }
             self.plan_finished = Some(self.now);
+            if self.awaiting_recovery {
+                self.check_recovered();
+            }
             if self.report.outcome == Outcome::Running {
                 self.report.outcome = Outcome::Completed;
             }
@@ -900,7 +1305,8 @@ impl Engine {
                 order.iter().map(|&s| self.m.names[s].as_str()).collect::<Vec<_>>().join(", ")
             }
         ));
-        self.rollout = Some(Rollout { waves, wave: 0, switch: r.switch, bake: r.bake, next_pc, rollback: true });
+        self.rollout =
+            Some(Rollout { waves, wave: 0, switch: r.switch.clone(), bake: r.bake, next_pc, rollback: true });
         self.start_wave();
     }
 
@@ -911,8 +1317,37 @@ impl Engine {
             self.rollout = None;
             return self.run_step(next);
         };
-        let (switch, rollback) = (ro.switch, ro.rollback);
+        let (switch, rollback) = (ro.switch.clone(), ro.rollback);
         let mut done = self.now;
+        if let Switch::Canary(plan) = &switch {
+            for &(svc, version) in &wave {
+                let s = &mut self.svcs[svc];
+                s.prev = Some(s.target);
+                s.canary_version = version;
+                if !self.deployed_order.contains(&svc) {
+                    self.deployed_order.push(svc);
+                }
+                let text = format!("canary of {} {}", self.m.names[svc], self.m.versions[svc][version as usize]);
+                self.log(text);
+                self.canaries.push(CanaryRun {
+                    svc,
+                    version,
+                    plan: plan.clone(),
+                    pc: 0,
+                    state: CanaryState::Stepping,
+                    scale: None,
+                    weight: 0.0,
+                    background: None,
+                    background_tap: Tap::new(NEW),
+                    step_analysis: None,
+                    step_tap: Tap::new(NEW),
+                });
+            }
+            for &(svc, _) in &wave {
+                self.canary_advance(svc);
+            }
+            return;
+        }
         for (svc, version) in wave {
             let s = &mut self.svcs[svc];
             if !rollback {
@@ -923,10 +1358,11 @@ impl Engine {
             }
             s.target = version;
             let batch = match switch {
-                SwitchSpec::Instant => s.replicas,
-                SwitchSpec::Rolling(r) => (r.batch.0 as u32).min(s.replicas),
+                Switch::Rolling(b) => b.min(s.replicas),
+                Switch::Instant | Switch::Canary(_) => s.replicas,
             };
-            let batches = s.replicas.div_ceil(batch);
+            // A function moves its alias at once: one switch.
+            let batches = if s.replicas == 0 { 1 } else { s.replicas.div_ceil(batch) };
             let boot = s.boot;
             let replicas = s.replicas;
             for b in 0..batches {
@@ -961,6 +1397,319 @@ impl Engine {
         }
     }
 
+    // ----- canaries ---------------------------------------------------------------
+
+    fn canary_index(&self, svc: usize) -> Option<usize> {
+        self.canaries.iter().position(|c| c.svc == svc)
+    }
+
+    /// A call answered by (or refused at) one of `svc`'s canary instances.
+    fn canary_record(&mut self, svc: usize, failed: bool, answered: bool, latency: Time) {
+        if let Some(c) = self.canaries.iter_mut().find(|c| c.svc == svc) {
+            c.background_tap.record(failed, answered, latency);
+            c.step_tap.record(failed, answered, latency);
+        }
+    }
+
+    /// Instances the canary's current step asks for.
+    fn canary_wanted(&self, c: &CanaryRun) -> u32 {
+        let replicas = self.svcs[c.svc].replicas;
+        let n = c.scale.unwrap_or_else(|| crate::scenario::canary_replicas(replicas, c.weight));
+        n.min(self.svcs[c.svc].canary_cap)
+    }
+
+    /// Starts or stops canary instances of `svc` until `n` run; new ones are ready `boot`
+    /// later, stopped ones take no new calls and finish what they hold.
+    fn canary_scale_to(&mut self, svc: usize, n: u32) {
+        let version = self.canary_index(svc).map_or(self.svcs[svc].target, |k| self.canaries[k].version);
+        let (first, live, boot) = {
+            let s = &self.svcs[svc];
+            (s.canary_first, s.canary_live, s.boot)
+        };
+        let n = n.min(self.svcs[svc].canary_cap);
+        if n > live {
+            for i in first + live..first + n {
+                let inst = &mut self.insts[i as usize];
+                inst.active = true;
+                inst.version = version;
+            }
+            self.instances_change(svc, i64::from(n - live));
+            self.q.push(self.now + boot, Ev::CanaryReady { svc: svc as u16, n, token: self.token });
+        } else if n < live {
+            for i in first + n..first + live {
+                self.insts[i as usize].active = false;
+            }
+            self.instances_change(svc, -i64::from(live - n));
+            let s = &mut self.svcs[svc];
+            s.canary_ready = s.canary_ready.min(n);
+        }
+        self.svcs[svc].canary_live = n;
+    }
+
+    fn canary_ready(&mut self, svc: usize, n: u32) {
+        let s = &mut self.svcs[svc];
+        s.canary_ready = s.canary_ready.max(n.min(s.canary_live));
+        if let Some(k) = self.canary_index(svc)
+            && self.canaries[k].state == CanaryState::Scaling
+        {
+            self.canary_advance(svc);
+        }
+    }
+
+    /// Runs the canary's steps from its current one until one waits.
+    fn canary_advance(&mut self, svc: usize) {
+        let Some(k) = self.canary_index(svc) else { return };
+        let token = self.token;
+        loop {
+            let c = &mut self.canaries[k];
+            if matches!(
+                c.state,
+                CanaryState::Paused | CanaryState::Promoting | CanaryState::Promoted | CanaryState::Aborted
+            ) {
+                return;
+            }
+            c.state = CanaryState::Stepping;
+            if c.pc == c.plan.analysis_start_step
+                && c.background.is_none()
+                && let Some(spec) = c.plan.analysis.clone()
+            {
+                let name = format!("{} background", self.m.names[svc]);
+                self.start_analysis(k, &name, &spec, false);
+            }
+            let c = &self.canaries[k];
+            let Some(step) = c.plan.steps.get(c.pc).cloned() else {
+                return self.canary_promote(k);
+            };
+            match step {
+                CanaryStep::SetWeight(w) => {
+                    let c = &mut self.canaries[k];
+                    c.weight = w.0;
+                    let wanted = self.canary_wanted(&self.canaries[k]);
+                    if !self.canary_apply(k, wanted) {
+                        return;
+                    }
+                }
+                CanaryStep::SetCanaryScale(sc) => {
+                    let replicas = self.svcs[svc].replicas;
+                    let c = &mut self.canaries[k];
+                    c.scale = match (sc.replicas, sc.weight) {
+                        (Some(n), _) => Some(n.0 as u32),
+                        (None, Some(w)) => Some(crate::scenario::canary_replicas(replicas, w.0)),
+                        (None, None) => None,
+                    };
+                    let wanted = self.canary_wanted(&self.canaries[k]);
+                    if !self.canary_apply(k, wanted) {
+                        return;
+                    }
+                }
+                CanaryStep::Pause(d) => {
+                    self.canaries[k].pc += 1;
+                    self.q.push(self.now + d.time(), Ev::CanaryNext { svc: svc as u16, token });
+                    return;
+                }
+                CanaryStep::PauseUntilPromoted => {
+                    self.canaries[k].state = CanaryState::Paused;
+                    let text = format!(
+                        "canary of {} paused until promoted (a graph's plan takes no commands)",
+                        self.m.names[svc]
+                    );
+                    self.log(text);
+                    return;
+                }
+                CanaryStep::Analysis(spec) => {
+                    if self.canaries[k].step_analysis.is_none() {
+                        let name = format!("{} step {}", self.m.names[svc], self.canaries[k].pc);
+                        self.start_analysis(k, &name, &spec, true);
+                        return;
+                    }
+                    // The step's analysis ended successfully (a measurement moved it on).
+                    self.canaries[k].step_analysis = None;
+                }
+            }
+            self.canaries[k].pc += 1;
+        }
+    }
+
+    /// Scales the canary to `wanted` instances; true once they are ready, when the
+    /// step's weight is the router's (false: it waits for `CanaryReady`).
+    fn canary_apply(&mut self, k: usize, wanted: u32) -> bool {
+        let svc = self.canaries[k].svc;
+        let live = self.svcs[svc].canary_live;
+        if wanted != live {
+            self.canary_scale_to(svc, wanted);
+        }
+        if self.svcs[svc].canary_ready < wanted {
+            self.canaries[k].state = CanaryState::Scaling;
+            return false;
+        }
+        let w = self.canaries[k].weight;
+        if (self.svcs[svc].canary_weight - w / 100.0).abs() > 1e-12 {
+            self.svcs[svc].canary_weight = w / 100.0;
+            let how = if self.svcs[svc].functions.is_some() {
+                "through its weighted alias".to_string()
+            } else {
+                format!("({wanted} instances)")
+            };
+            let text = format!("{}: {w}% of calls to the canary {how}", self.m.names[svc]);
+            self.log(text);
+        }
+        true
+    }
+
+    fn start_analysis(&mut self, k: usize, name: &str, spec: &crate::scenario::AnalysisSpec, step: bool) {
+        let svc = self.canaries[k].svc as u16;
+        let delay = spec.initial_delay.time();
+        let token = self.token;
+        let c = &mut self.canaries[k];
+        let v = Some(Verdicts::new(name, spec));
+        if step {
+            c.step_analysis = v;
+            c.step_tap = Tap::new(NEW);
+        } else {
+            c.background = v;
+            c.background_tap = Tap::new(NEW);
+        }
+        if delay > Time::ZERO {
+            self.q.push(self.now + delay, Ev::CanaryMeasure { svc, step, discard: true, token });
+        }
+        self.q.push(self.now + delay + spec.interval.time(), Ev::CanaryMeasure { svc, step, discard: false, token });
+        self.log(format!("analysis `{name}` started"));
+    }
+
+    fn canary_measure(&mut self, svc: usize, step: bool, discard: bool) {
+        let Some(k) = self.canary_index(svc) else { return };
+        let c = &mut self.canaries[k];
+        if matches!(c.state, CanaryState::Promoted | CanaryState::Aborted) {
+            return;
+        }
+        let (verdicts, tap) =
+            if step { (&mut c.step_analysis, &mut c.step_tap) } else { (&mut c.background, &mut c.background_tap) };
+        let Some(v) = verdicts.as_mut() else { return };
+        if v.phase.is_done() {
+            return;
+        }
+        let window = std::mem::replace(tap, Tap::new(NEW));
+        if discard {
+            return;
+        }
+        let lines = v.measure(&window, None);
+        let (phase, message, interval) = (v.phase, v.message.clone(), v.spec().interval.time());
+        for l in lines {
+            self.log(l);
+        }
+        match phase {
+            Phase::Running => {
+                let token = self.token;
+                self.q.push(self.now + interval, Ev::CanaryMeasure { svc: svc as u16, step, discard: false, token });
+            }
+            Phase::Successful => {
+                if step && self.canaries[k].state == CanaryState::Stepping {
+                    self.canary_advance(svc);
+                }
+            }
+            Phase::Inconclusive => {
+                self.canaries[k].state = CanaryState::Paused;
+                let text = format!("canary of {} paused: analysis inconclusive ({message})", self.m.names[svc]);
+                self.log(text);
+            }
+            Phase::Failed | Phase::Error => {
+                let reason = format!("analysis {phase:?}: {message}");
+                self.canary_abort(reason);
+            }
+        }
+    }
+
+    /// Every step passed: the stable replicas move to the new version, `boot` later the
+    /// canary's instances go.
+    fn canary_promote(&mut self, k: usize) {
+        let (svc, version) = (self.canaries[k].svc, self.canaries[k].version);
+        self.canaries[k].state = CanaryState::Promoting;
+        self.svcs[svc].target = version;
+        let (replicas, boot) = (self.svcs[svc].replicas, self.svcs[svc].boot);
+        let token = self.token;
+        self.q.push(self.now + boot, Ev::Switch { svc: svc as u16, from: 0, to: replicas, version, token });
+        self.q.push(self.now + boot, Ev::CanaryPromoted { svc: svc as u16, token });
+        let text = format!("canary of {} passed its steps: promoting", self.m.names[svc]);
+        self.log(text);
+    }
+
+    fn canary_promoted(&mut self, svc: usize) {
+        let Some(k) = self.canary_index(svc) else { return };
+        self.svcs[svc].canary_weight = 0.0;
+        self.canary_scale_to(svc, 0);
+        let c = &mut self.canaries[k];
+        c.state = CanaryState::Promoted;
+        if let Some(b) = c.background.as_mut() {
+            b.stop();
+        }
+        let text = format!("{} promoted", self.m.names[svc]);
+        self.log(text);
+        if self.canaries.iter().all(|c| c.state == CanaryState::Promoted) {
+            self.canaries.clear();
+            self.wave_done();
+        }
+    }
+
+    /// Weight 0 at once for every canary of the wave; their instances go after the delay.
+    fn stop_canaries(&mut self) {
+        for k in 0..self.canaries.len() {
+            let c = &mut self.canaries[k];
+            if matches!(c.state, CanaryState::Promoted | CanaryState::Aborted) {
+                continue;
+            }
+            c.state = CanaryState::Aborted;
+            let (svc, delay) = (c.svc, c.plan.abort_scale_down_delay);
+            let s = &mut self.svcs[svc];
+            s.canary_weight = 0.0;
+            if let Some(p) = s.prev {
+                s.target = p;
+            }
+            self.q.push(self.now + delay, Ev::CanaryScaleDown { svc: svc as u16 });
+            let text = format!("canary of {} aborted: weight 0", self.m.names[svc]);
+            self.log(text);
+        }
+    }
+
+    /// A canary's analysis failed: every canary of the wave stops, the plan stops (or
+    /// runs its `on_abort`).
+    fn canary_abort(&mut self, reason: String) {
+        self.token += 1;
+        self.stop_canaries();
+        self.report.outcome = Outcome::RolledBack;
+        self.report.rollback_s = Some(self.now.as_secs_f64());
+        self.abort_at = Some(self.now);
+        self.abort_reason = Some(reason.clone());
+        self.log(format!("rollout aborted: {reason}"));
+        self.awaiting_recovery = true;
+        self.rollout = None;
+        match self.m.on_abort.clone() {
+            Some(r) => self.start_rollback(&r, self.m.steps.len()),
+            None => self.run_step(self.m.steps.len()),
+        }
+        self.check_recovered();
+    }
+
+    /// After a canary's abort: recovered once no canary instance holds a call and what
+    /// the plan rolls back is done.
+    fn check_recovered(&mut self) {
+        if !self.awaiting_recovery || self.plan_finished.is_none() {
+            return;
+        }
+        let busy = self.canaries.iter().any(|c| {
+            let s = &self.svcs[c.svc];
+            match &s.functions {
+                Some(f) => f.envs.iter().any(|e| e.busy && e.version == c.version && c.version != f.alias),
+                None => (s.canary_first..s.canary_first + s.canary_cap)
+                    .any(|i| self.insts[i as usize].busy > 0 || !self.insts[i as usize].queue.is_empty()),
+            }
+        });
+        if !busy {
+            self.awaiting_recovery = false;
+            self.recovered_at.get_or_insert(self.now);
+            self.log("recovered: no call in flight on a canary".into());
+        }
+    }
+
     /// At every whole second while the plan runs: the users' failure ratio over the window.
     fn check_auto_rollback(&mut self) {
         let Some((rate, window, min_requests, r)) = self.m.auto_rollback.clone() else { return };
@@ -980,10 +1729,13 @@ impl Engine {
             self.report.outcome = Outcome::RolledBack;
             self.report.rollback_s = Some(self.now.as_secs_f64());
             self.abort_at = Some(self.now);
-            self.log(format!(
+            let reason = format!(
                 "auto rollback: {f} of {n} user requests failed in the last {}s (≥ {rate})",
                 window.whole_secs()
-            ));
+            );
+            self.log(reason.clone());
+            self.abort_reason = Some(reason);
+            self.stop_canaries();
             self.start_rollback(&r, self.m.steps.len());
         }
     }
@@ -1014,7 +1766,26 @@ impl Engine {
         if let Some(db) = &self.db {
             r.schema = Some(db.schema);
         }
-        let instances = self.insts.len();
+        let end = self.end;
+        let now = self.now;
+        self.now = end;
+        self.instances_change(0, 0);
+        self.now = now;
+        // Mean instances running × price × duration.
+        let instance_cost = |area: u128| {
+            let mean = if end == Time::ZERO { 0.0 } else { area as f64 / end.as_micros() as f64 };
+            mean * self.instance_cost_s * end.as_secs_f64()
+        };
+        let mut cost = instance_cost(self.instance_area);
+        for (i, s) in self.svcs.iter().enumerate() {
+            let st = &mut self.report.services[i];
+            st.cost = instance_cost(s.instance_area);
+            if let Some(f) = &s.functions {
+                st.cost += f.cost;
+                st.cold_starts = f.cold_starts;
+                cost += f.cost;
+            }
+        }
         Finished {
             report: self.report,
             recorder: self.rec,
@@ -1023,8 +1794,9 @@ impl Engine {
             abort_at: self.abort_at,
             recovered_at: self.recovered_at,
             end: self.end,
-            cost: instances as f64 * self.instance_cost_s * self.end.as_secs_f64(),
-            peak_instances: instances,
+            cost,
+            peak_instances: self.peak_instances as usize,
+            abort_reason: self.abort_reason,
             request_seconds: self.request_area as f64 / 1e6,
         }
     }
@@ -1040,11 +1812,11 @@ pub struct Finished {
     pub abort_at: Option<Time>,
     pub recovered_at: Option<Time>,
     pub end: Time,
-    /// Every instance of every service at the scenario's `fleet.instance.hourly_cost`,
-    /// over the scenario's duration (instances are switched in place: the count never
-    /// changes).
+    /// Every running instance of every service (replicas and canary instances) at the
+    /// scenario's `fleet.instance.hourly_cost`, up to the scenario's end.
     pub cost: f64,
     pub peak_instances: usize,
+    pub abort_reason: Option<String>,
     pub request_seconds: f64,
 }
 
@@ -1064,7 +1836,7 @@ impl Finished {
                 started: self.plan_started,
                 finished: self.plan_finished,
                 abort_at: self.abort_at,
-                abort_reason: None,
+                abort_reason: self.abort_reason.as_deref(),
                 recovered_at: self.recovered_at,
                 ab: None,
             },

@@ -79,20 +79,22 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, Report), Topology
     Ok((summary, run.report))
 }
 
-/// The name a topology's plan goes by in summaries: the order of its first deployment.
+/// The name a topology's plan goes by in summaries: `canary` when its first deployment
+/// is a canary, else that deployment's order.
 pub fn plan_name(scenario: &Scenario) -> &'static str {
-    use crate::scenario::topology::{Order, PlanStep};
+    use crate::scenario::topology::{Order, PlanStep, SwitchSpec};
     let plan = scenario.topology.as_ref().and_then(|t| t.plan.as_ref());
     let first = plan.and_then(|p| {
         p.steps.iter().find_map(|s| match s {
-            PlanStep::Deploy(d) => Some(d.order),
+            PlanStep::Deploy(d) => Some((d.order, matches!(d.switch, SwitchSpec::Canary(_)))),
             _ => None,
         })
     });
     match (plan, first) {
         (None, _) => "none",
-        (Some(_), Some(Order::BigBang)) => "big-bang",
-        (Some(_), Some(Order::OneAtATime)) => "one-at-a-time",
+        (Some(_), Some((_, true))) => "canary",
+        (Some(_), Some((Order::BigBang, false))) => "big-bang",
+        (Some(_), Some((Order::OneAtATime, false))) => "one-at-a-time",
         (Some(_), None) => "plan",
     }
 }
@@ -113,5 +115,7 @@ fn service_summary(s: &report::ServiceStats) -> crate::metrics::ServiceSummary {
         requests: s.attempts,
         failed_requests: s.failed,
         failed_by_cause: causes.into_iter().filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect(),
+        cost: s.cost,
+        cold_starts: s.cold_starts,
     }
 }

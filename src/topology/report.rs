@@ -54,6 +54,11 @@ pub struct ServiceStats {
     pub db: u64,
     pub error: u64,
     pub dependency: u64,
+    /// Execution environments it started (a function-backed service; 0 otherwise).
+    pub cold_starts: u64,
+    /// What it cost: its instances' time at the fleet's hourly price, or a function's
+    /// requests and billed GB-seconds.
+    pub cost: f64,
 }
 
 impl ServiceStats {

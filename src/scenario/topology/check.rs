@@ -5,7 +5,9 @@
 //! scenario loader turns into `file:line:col: field: message`.
 
 use crate::des::time::Time;
-use crate::scenario::{LatencyDist, MAX_EXPECTED_REQUESTS, Scenario};
+use crate::scenario::{
+    AnalysisSpec, CanarySpec, CanaryStep, IntOrPercent, LatencyDist, MAX_EXPECTED_REQUESTS, Scenario,
+};
 
 use super::{FaultKind, Order, PlanStep, RollbackOrder, RollbackSpec, SwitchSpec, Topology};
 
@@ -34,14 +36,32 @@ pub struct Edge {
 pub struct Rollback {
     pub services: Vec<usize>,
     pub order: RollbackOrder,
-    pub switch: SwitchSpec,
+    pub switch: Switch,
     pub bake: Time,
+}
+
+/// A checked switch: how one service's replicas move to a version.
+#[derive(Clone, Debug)]
+pub enum Switch {
+    Instant,
+    /// Replicas per batch.
+    Rolling(u32),
+    Canary(CanaryPlan),
+}
+
+/// A checked canary of one service (see [`SwitchSpec::Canary`]).
+#[derive(Clone, Debug)]
+pub struct CanaryPlan {
+    pub steps: Vec<CanaryStep>,
+    pub analysis: Option<AnalysisSpec>,
+    pub analysis_start_step: usize,
+    pub abort_scale_down_delay: Time,
 }
 
 /// A checked plan step.
 #[derive(Clone, Debug)]
 pub enum Step {
-    Deploy { order: Order, switch: SwitchSpec, bake: Time, to: Vec<(usize, u8)> },
+    Deploy { order: Order, switch: Switch, bake: Time, to: Vec<(usize, u8)> },
     Wait(Time),
     Migrate { kind: MigrationKind, to: u32 },
     Rollback(Rollback),
@@ -82,6 +102,10 @@ pub struct Model {
     pub steps: Vec<Step>,
     /// `(error rate, window, min requests, rollback)`.
     pub auto_rollback: Option<(f64, Time, u64, Rollback)>,
+    /// What an aborted canary rolls back besides itself.
+    pub on_abort: Option<Rollback>,
+    /// Most canary instances each service can have at once (0: it has no canary).
+    pub canary_cap: Vec<u32>,
     /// `(start, end, fault)`.
     pub faults: Vec<(Time, Time, Fault)>,
 }
@@ -116,7 +140,78 @@ fn check_rollback(names: &[String], r: &RollbackSpec, field: &str) -> Check<Roll
     for (i, n) in r.services.iter().enumerate() {
         services.push(service_index(names, n, &format!("{field}.services[{i}]"))?);
     }
-    Ok(Rollback { services, order: r.order, switch: r.switch, bake: r.bake.time() })
+    let switch = match &r.switch {
+        SwitchSpec::Instant => Switch::Instant,
+        SwitchSpec::Rolling(b) => Switch::Rolling(b.batch.0 as u32),
+        SwitchSpec::Canary(_) => {
+            return err(
+                format!("{field}.switch"),
+                "a rollback returns to the version that ran before; it is `Instant` or `Rolling`, not a canary",
+            );
+        }
+    };
+    Ok(Rollback { services, order: r.order, switch, bake: r.bake.time() })
+}
+
+fn check_analysis(a: &AnalysisSpec, field: &str) -> Check<()> {
+    if a.interval.time() < Time::SECOND {
+        return err(format!("{field}.interval"), "must be at least 1s");
+    }
+    if a.checks.is_empty() {
+        return err(format!("{field}.checks"), "an analysis needs at least one check");
+    }
+    for (i, c) in a.checks.iter().enumerate() {
+        if matches!(c, crate::scenario::Check::Kayenta(_)) {
+            return err(
+                format!("{field}.checks[{i}]"),
+                "a Kayenta judge needs a baseline pool of the canary's size, which a service of a graph does not \
+                 have; use `SuccessRate`, `ErrorCount` or `LatencyP99`",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks a canary of a service with `replicas` stable replicas; returns it and the most
+/// canary instances it runs at once.
+fn check_canary(c: &CanarySpec, replicas: u32, field: &str) -> Check<(CanaryPlan, u32)> {
+    if c.max_surge != IntOrPercent::Percent(25) {
+        return err(
+            format!("{field}.max_surge"),
+            "a graph's canary has a traffic router, so its weight is exact and `max_surge` does not apply; remove it",
+        );
+    }
+    if c.steps.len() > 1000 {
+        return err(format!("{field}.steps"), "at most 1000 steps are allowed");
+    }
+    if let Some(a) = &c.analysis {
+        check_analysis(a, &format!("{field}.analysis"))?;
+    }
+    let weight_to = |w: f64| crate::scenario::canary_replicas(replicas, w);
+    let mut cap = 0;
+    for (i, st) in c.steps.iter().enumerate() {
+        let f = format!("{field}.steps[{i}]");
+        match st {
+            CanaryStep::SetWeight(w) => cap = cap.max(weight_to(w.0)),
+            CanaryStep::SetCanaryScale(sc) => {
+                if let Some(n) = sc.replicas {
+                    cap = cap.max(n.0 as u32);
+                }
+                if let Some(w) = sc.weight {
+                    cap = cap.max(weight_to(w.0));
+                }
+            }
+            CanaryStep::Analysis(a) => check_analysis(a, &format!("{f}.Analysis"))?,
+            CanaryStep::Pause(_) | CanaryStep::PauseUntilPromoted => {}
+        }
+    }
+    let plan = CanaryPlan {
+        steps: c.steps.clone(),
+        analysis: c.analysis.clone(),
+        analysis_start_step: c.analysis_start_step.0 as usize,
+        abort_scale_down_delay: c.abort_scale_down_delay.time(),
+    };
+    Ok((plan, cap))
 }
 
 /// Checks a topology of scenario `s` and resolves it.
@@ -138,7 +233,37 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
         if names[..i].contains(&svc.name) {
             return err(format!("{f}.name"), format!("service `{}` is named twice", svc.name));
         }
-        instances += svc.replicas.0;
+        match &svc.backend {
+            super::Backend::Instances => instances += svc.replicas.0,
+            super::Backend::Functions(func) => {
+                let set = [
+                    ("replicas", svc.replicas.0 != 3),
+                    ("concurrency", svc.concurrency.0 != 8),
+                    ("queue", svc.queue.0 != 100),
+                ];
+                if let Some((name, _)) = set.iter().find(|x| x.1) {
+                    return err(
+                        format!("{f}.{name}"),
+                        format!(
+                            "`{}` runs on functions, which have no `{name}`; its limit is `backend: Functions(concurrency_limit: …)`",
+                            svc.name
+                        ),
+                    );
+                }
+                check_latency(&format!("{f}.backend.Functions.init"), &func.init)?;
+                if func.idle_timeout.time() == Time::ZERO {
+                    return err(format!("{f}.backend.Functions.idle_timeout"), "must be longer than 0s");
+                }
+                for (name, v) in [
+                    ("price_per_million_requests", func.price_per_million_requests),
+                    ("price_per_gb_second", func.price_per_gb_second),
+                ] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return err(format!("{f}.backend.Functions.{name}"), "must be a price of 0 or more");
+                    }
+                }
+            }
+        }
         check_latency(&format!("{f}.latency"), &svc.latency)?;
         if svc.versions.is_empty() {
             return err(format!("{f}.versions"), format!("service `{}` needs at least one version", svc.name));
@@ -312,6 +437,8 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
     let mut steps = Vec::new();
     let mut plan_at = None;
     let mut auto_rollback = None;
+    let mut on_abort = None;
+    let mut canary_cap = vec![0u32; names.len()];
     if let Some(p) = &t.plan {
         if p.at >= s.duration {
             return err(
@@ -342,7 +469,28 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
                         })?;
                         to.push((si, vi as u8));
                     }
-                    Step::Deploy { order: d.order, switch: d.switch, bake: d.bake.time(), to }
+                    let switch = match &d.switch {
+                        SwitchSpec::Instant => Switch::Instant,
+                        SwitchSpec::Rolling(b) => Switch::Rolling(b.batch.0 as u32),
+                        SwitchSpec::Canary(c) => {
+                            let mut plan = None;
+                            for &(si, _) in &to {
+                                // A function's canary is its alias weight: no instances.
+                                let replicas = match t.services[si].backend {
+                                    super::Backend::Instances => t.services[si].replicas.0 as u32,
+                                    super::Backend::Functions(_) => 0,
+                                };
+                                let (p, cap) = check_canary(c, replicas, &format!("{f}.switch.Canary"))?;
+                                canary_cap[si] = canary_cap[si].max(cap);
+                                plan = Some(p);
+                            }
+                            match plan {
+                                Some(p) => Switch::Canary(p),
+                                None => Switch::Instant,
+                            }
+                        }
+                    };
+                    Step::Deploy { order: d.order, switch, bake: d.bake.time(), to }
                 }
                 PlanStep::Wait(d) => Step::Wait(d.time()),
                 PlanStep::Expand(m) | PlanStep::Contract(m) | PlanStep::Breaking(m) => {
@@ -377,6 +525,18 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
             let r = check_rollback(&names, &a.rollback, &format!("{f}.rollback"))?;
             auto_rollback = Some((a.error_rate.0, a.window.time(), a.min_requests.0, r));
         }
+        if let Some(r) = &p.on_abort {
+            on_abort = Some(check_rollback(&names, r, &format!("{T}.plan.on_abort"))?);
+        }
+    }
+    let canary_instances: u64 = canary_cap.iter().map(|&c| u64::from(c)).sum();
+    if instances + canary_instances > MAX_INSTANCES {
+        return err(
+            format!("{T}.plan"),
+            format!(
+                "{instances} instances and {canary_instances} canary instances in all; the limit is {MAX_INSTANCES}"
+            ),
+        );
     }
 
     // Faults.
@@ -404,7 +564,22 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
         faults.push((fl.at.time(), fl.at.time() + fl.duration.time(), kind));
     }
 
-    Ok(Model { names, front, edges, out, order, compat, schema, versions, plan_at, steps, auto_rollback, faults })
+    Ok(Model {
+        names,
+        front,
+        edges,
+        out,
+        order,
+        compat,
+        schema,
+        versions,
+        plan_at,
+        steps,
+        auto_rollback,
+        on_abort,
+        canary_cap,
+        faults,
+    })
 }
 
 /// Services with every callee before its callers (Kahn's algorithm, ties by file order);
