@@ -92,6 +92,40 @@ pub fn summarise(scenario: &Scenario) -> Result<(metrics::Summary, Option<RunDet
     }
 }
 
+/// A summarised run with what it recorded, for `--csv` and `--report`.
+pub struct Recorded {
+    pub summary: metrics::Summary,
+    pub detail: Option<RunDetail>,
+    /// The run's per-second series, in the vocabulary of every run.
+    pub series: Vec<metrics::SecondRecord>,
+    /// What the rollout did, when.
+    pub log: Vec<strategy::LogEntry>,
+}
+
+/// [`summarise`], keeping the run's per-second series and log (every engine records
+/// them in the same [`metrics::Recorder`]).
+pub fn summarise_recorded(scenario: &Scenario) -> Result<Recorded, SummariseError> {
+    match engine_of(scenario) {
+        EngineKind::Instances => {
+            let r = run(scenario);
+            let series = r.run.metrics().series.clone();
+            Ok(Recorded { summary: r.summary, detail: None, series, log: r.run.log().to_vec() })
+        }
+        EngineKind::Graph => {
+            let (summary, mut run) = topology::run_recorded(scenario)?;
+            let log = run.log();
+            let series = std::mem::take(&mut run.recorder.series);
+            Ok(Recorded { summary, detail: Some(RunDetail::Topology(run.report)), series, log })
+        }
+        EngineKind::Functions => {
+            let r = serverless::run_recorded(scenario)?;
+            let detail = Some(RunDetail::Serverless(r.function));
+            Ok(Recorded { summary: r.summary, detail, series: r.series, log: r.log })
+        }
+        EngineKind::Releases => Err(SummariseError::Releases),
+    }
+}
+
 /// The one variant a graph or a function runs in `batch` and `sweep`: its plan or its
 /// deployment configuration, by name (their strategies are not single-service ones).
 pub fn own_variant(scenario: &Scenario) -> (String, StrategySpec) {

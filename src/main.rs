@@ -452,85 +452,56 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         Ok(s) => s,
         Err(code) => return code,
     };
-    if scenario.serverless.is_some() {
-        return run_serverless(&scenario, json, csv.is_some() || report_dir.is_some());
-    }
-    if scenario.topology.is_some() {
-        return run_topology(&scenario, json, csv.is_some() || report_dir.is_some());
-    }
-    if scenario.continuous.is_some() {
+    if deploysim::engine_of(&scenario) == deploysim::EngineKind::Releases {
         return run_continuous(path, &scenario, json, csv.is_some() || report_dir.is_some());
     }
-    let result = deploysim::run(&scenario);
+    let r = match deploysim::summarise_recorded(&scenario) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
     if let Some(dir) = csv
-        && let Err(e) = report::write_csv_dir(dir, &result.run.metrics().series, result.run.log())
+        && let Err(e) = report::write_csv_dir(dir, &r.series, &r.log)
     {
         eprintln!("error: cannot write CSV to {}: {e}", dir.display());
         return ExitCode::from(1);
     }
+    let detail_table = match &r.detail {
+        None => None,
+        Some(deploysim::RunDetail::Topology(t)) => Some(t.table()),
+        Some(deploysim::RunDetail::Serverless(s)) => Some(deploysim::serverless::report::table(s)),
+    };
     if let Some(dir) = report_dir {
-        let charts = report::build::run_charts(&[(result.summary.strategy.clone(), &result.run)]);
-        let tables = vec![("Summary".to_string(), report::summary_table(&result.summary))];
+        let charts = report::build::series_charts(scenario.slo.target.0, &[(r.summary.strategy.clone(), &r.series)]);
+        let mut tables = vec![("Summary".to_string(), report::summary_table(&r.summary))];
+        if let Some(t) = &detail_table {
+            tables.push(("The engine's own report".to_string(), t.clone()));
+        }
         if let Err(e) = write_report(dir, &scenario.name, path, tables, charts) {
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     }
-    if json {
-        println!("{}", report::summary_json(&result.summary));
+    let text = if json {
+        format!("{}\n", report::run_json(r.summary, r.detail))
     } else {
-        print!("{}", report::summary_table(&result.summary));
-        if let Some(ab) = &result.summary.ab {
-            println!();
-            print!("{}", report::ab_table(ab));
+        let mut t = report::summary_table(&r.summary);
+        if let Some(ab) = &r.summary.ab {
+            t.push('\n');
+            t.push_str(&report::ab_table(ab));
         }
-    }
-    ExitCode::SUCCESS
-}
-
-/// `run` of a scenario with a `serverless` section: its own engine, table and JSON.
-fn run_serverless(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
-    if files {
-        eprintln!("error: --csv and --report are not available for serverless scenarios; use --json");
-        return ExitCode::from(2);
-    }
-    let text = match deploysim::serverless::run_summarised(scenario) {
-        Ok((summary, s)) if json => {
-            format!("{}\n", report::run_json(summary, Some(deploysim::RunDetail::Serverless(s))))
+        if let Some(d) = detail_table {
+            t.push('\n');
+            t.push_str(&d);
         }
-        Ok((summary, s)) => {
-            format!("{}\n{}", report::summary_table(&summary), deploysim::serverless::report::table(&s))
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        t
     };
-    // The JSON holds the per-second series and can be large: a reader that stops early
-    // (`| head`) is not an error worth a panic.
+    // A function's JSON holds its per-second series and can be large: a reader that
+    // stops early (`| head`) is not an error worth a panic.
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::SUCCESS
-}
-
-/// `run` on a scenario with a `topology`: its own engine, table and JSON.
-fn run_topology(scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
-    if files {
-        eprintln!("error: --csv and --report are not available for topology scenarios; use --json");
-        return ExitCode::from(2);
-    }
-    match deploysim::topology::run_summarised(scenario) {
-        Ok((summary, r)) if json => println!("{}", report::run_json(summary, Some(deploysim::RunDetail::Topology(r)))),
-        Ok((summary, r)) => {
-            print!("{}", report::summary_table(&summary));
-            println!();
-            print!("{}", r.table())
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    }
     ExitCode::SUCCESS
 }
 
@@ -580,27 +551,23 @@ fn compare(
     if let Some(code) = reject_continuous(path, &scenario, "compare") {
         return code;
     }
+    if !has_rollout(&scenario) {
+        // Nothing rolls out: every variant would be the baseline itself. The one row says
+        // so, with the figures of the run (what a fault or the load alone does).
+        eprintln!(
+            "note: {}: the scenario has no plan or release to roll out; every variant is this baseline",
+            path.display()
+        );
+        let own = vec![("none".to_string(), scenario.clone())];
+        return compare_scenarios(path, &scenario, &own, json, report_dir);
+    }
     match deploysim::scenario_variants(&scenario, names) {
         Ok(None) => {}
-        Ok(Some(_)) if !has_rollout(&scenario) => {
-            eprintln!(
-                "error: {}: the scenario has no plan or release to roll out, so there is nothing to compare",
-                path.display()
-            );
-            return ExitCode::from(2);
-        }
         Ok(Some(variants)) => return compare_scenarios(path, &scenario, &variants, json, report_dir),
         Err(e) => {
             eprintln!("error: --strategies: {e}");
             return ExitCode::from(2);
         }
-    }
-    if scenario.release.is_none() {
-        eprintln!(
-            "error: {}: the scenario has no `release` to roll out, so there is nothing to compare",
-            path.display()
-        );
-        return ExitCode::from(2);
     }
     let variants = match deploysim::compare_variants(&scenario, names) {
         Ok(v) => v,

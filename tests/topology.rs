@@ -435,14 +435,19 @@ fn compare_runs_a_graphs_plans_and_a_functions_deployments() {
         by(&f, "CodeDeployDefault.LambdaCanary10Percent5Minutes")["blast_radius_users"].as_u64().expect("a count");
     assert!(canary > 0 && 10 * canary < all, "canary {canary}, all at once {all}");
 
-    // Without a plan there is nothing to compare: bad input, not three equal runs.
+    // Without a plan every variant is the baseline: one row, not three equal runs, and a
+    // note that says why.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_deploysim"))
-        .args(["compare", "scenarios/retry-storm.ron"])
+        .args(["compare", "scenarios/retry-storm.ron", "--json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("runs");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to compare"));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no plan or release to roll out"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0]["strategy"].as_str(), runs[0]["excess_failed_requests"].as_i64()), (Some("none"), Some(0)));
 }
 
 /// A call chain against queueing theory: a front with slots to spare (an M/M/∞ stage,

@@ -17,17 +17,25 @@ fn chart(name: &str, title: &str, svg: Result<String, ReportError>) -> Result<Ch
 /// Per-second charts of one or more runs (one line per run and measure).
 pub fn run_charts(runs: &[(String, &Simulation)]) -> Result<Vec<Chart>, ReportError> {
     let Some((_, first)) = runs.first() else { return Ok(Vec::new()) };
-    let slo = (1.0 - first.scenario().slo.target.0) * 100.0;
+    let series: Vec<(String, &[SecondRecord])> =
+        runs.iter().map(|(name, sim)| (name.clone(), sim.metrics().series.as_slice())).collect();
+    series_charts(first.scenario().slo.target.0, &series)
+}
+
+/// Per-second charts of the series of one or more runs of any engine, against the SLO
+/// target `slo_target`.
+pub fn series_charts(slo_target: f64, runs: &[(String, &[SecondRecord])]) -> Result<Vec<Chart>, ReportError> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let slo = (1.0 - slo_target) * 100.0;
     let each = |f: &dyn Fn(&SecondRecord) -> Option<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
         runs.iter()
-            .map(|(name, sim)| {
-                (name.clone(), sim.metrics().series.iter().filter_map(|r| f(r).map(|y| (minutes(r), y))).collect())
-            })
+            .map(|(name, series)| (name.clone(), series.iter().filter_map(|r| f(r).map(|y| (minutes(r), y))).collect()))
             .collect()
     };
     let mut traffic = Vec::new();
-    for (name, sim) in runs {
-        let series = &sim.metrics().series;
+    for (name, series) in runs {
         let per = |p: usize| {
             series
                 .iter()

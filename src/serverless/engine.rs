@@ -292,8 +292,29 @@ pub fn run_observed(
 /// users, execution times and error draws), and summarises the run against it in the
 /// vocabulary of every run; beside it, the function's own report.
 pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, ServerlessSummary), NoServerlessSection> {
+    summarised(scenario, false).map(|r| (r.summary, r.function))
+}
+
+/// [`run_summarised`], with the run's per-second series in the vocabulary of every run
+/// (latency quantiles included) and its log (the alias's weight changes), for files.
+pub fn run_recorded(scenario: &Scenario) -> Result<Recorded, NoServerlessSection> {
+    summarised(scenario, true)
+}
+
+/// A summarised run with what it recorded (see [`run_recorded`]).
+pub struct Recorded {
+    pub summary: Summary,
+    pub function: ServerlessSummary,
+    pub series: Vec<crate::metrics::SecondRecord>,
+    pub log: Vec<crate::strategy::LogEntry>,
+}
+
+fn summarised(scenario: &Scenario, full: bool) -> Result<Recorded, NoServerlessSection> {
     let spec = scenario.serverless.as_ref().ok_or(NoServerlessSection)?;
     let mut run = Engine::new(scenario, spec);
+    if !full {
+        run.rec.keep_summary_only();
+    }
     run.run(&mut |_| {});
     let mut summary = if scenario.release.is_none() {
         Summary::compute(&run.record(), &run.record())
@@ -301,6 +322,7 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, ServerlessSummary
         let mut b = scenario.clone();
         b.release = None;
         let mut base = Engine::new(&b, spec);
+        base.rec.keep_summary_only();
         base.run(&mut |_| {});
         Summary::compute(&run.record(), &base.record())
     };
@@ -310,7 +332,16 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, ServerlessSummary
         s.name = "function".into();
         s.cold_starts = own.cold_starts;
     }
-    Ok((summary, own))
+    let log = own
+        .weight_timeline
+        .iter()
+        .map(|w| crate::strategy::LogEntry {
+            t: Time::from_secs_f64(w.t_s),
+            text: format!("alias: {} % to version 2", w.weight_pct),
+        })
+        .collect();
+    let series = std::mem::take(&mut run.rec.series);
+    Ok(Recorded { summary, function: own, series, log })
 }
 
 impl<'a> Engine<'a> {
@@ -328,9 +359,7 @@ impl<'a> Engine<'a> {
         let n_users = users.count;
         // The second that holds the last instant before the end.
         let last_sec = horizon.saturating_sub(Time::from_micros(1)).whole_secs();
-        let mut rec = Recorder::new(n_users, scenario.traffic.session_gap.time(), last_sec as usize + 1);
-        // Only the summary reads it: the engine's own report has the per-second series.
-        rec.keep_summary_only();
+        let rec = Recorder::new(n_users, scenario.traffic.session_gap.time(), last_sec as usize + 1);
         let mut e = Engine {
             scenario,
             spec,

@@ -18,6 +18,6 @@ mod engine;
 pub mod report;
 
 pub use engine::{
-    NoServerlessSection, Outcome, RequestOutcome, SecondRow, ServerlessSummary, WeightChange, run, run_observed,
-    run_summarised,
+    NoServerlessSection, Outcome, Recorded, RequestOutcome, SecondRow, ServerlessSummary, WeightChange, run,
+    run_observed, run_recorded, run_summarised,
 };

@@ -506,9 +506,7 @@ impl Engine {
         let users = Users::new(&s.traffic, seed);
         let words = (users.count as usize).div_ceil(64);
         let dur_s = (end.whole_secs() as usize + usize::from(!end.as_micros().is_multiple_of(1_000_000))).max(1);
-        let mut rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
-        // Only the summary reads it: the engine's own report has the per-second series.
-        rec.keep_summary_only();
+        let rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
         let mut e = Engine {
             budgets: vec![Budget::default(); m.edges.len()],
             m,
@@ -564,6 +562,12 @@ impl Engine {
             e.q.push(Time::SECOND, Ev::Tick);
         }
         Ok(e)
+    }
+
+    /// Records only what the summary reads (no per-second latency): for runs of which
+    /// only the summary is kept.
+    pub fn keep_summary_only(&mut self) {
+        self.rec.keep_summary_only();
     }
 
     /// Runs until no event is left (requests in flight at the end finish; the plan, faults
@@ -1171,7 +1175,13 @@ impl Engine {
         }
         let share_new = if alive == 0 { 0.0 } else { f64::from(ready[NEW as usize]) / f64::from(alive) };
         let alive16 = alive.min(u32::from(u16::MAX)) as u16;
-        self.rec.close_second(ready, alive16, share_new, f64::from(alive) * self.instance_cost_s);
+        // The cost so far, at the end of this second (or of the run).
+        let t = Time::from_secs(self.rec.series.len() as u64 + 1).min(self.end);
+        let area = self.instance_area
+            + u128::from(self.active_insts) * u128::from(t.saturating_sub(self.active_since.min(t)).as_micros());
+        let functions: f64 = self.svcs.iter().filter_map(|s| s.functions.as_ref().map(|f| f.cost)).sum();
+        let cost = area as f64 / 1e6 * self.instance_cost_s + functions;
+        self.rec.close_second(ready, alive16, share_new, cost);
     }
 
     /// Instances running of service `svc` change by `delta` now: integrates every
@@ -1821,6 +1831,15 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The plan's log as the log of every run.
+    pub fn log(&self) -> Vec<crate::strategy::LogEntry> {
+        self.report
+            .log
+            .iter()
+            .map(|(t, text)| crate::strategy::LogEntry { t: Time::from_secs_f64(*t), text: text.clone() })
+            .collect()
+    }
+
     /// What the run recorded, for [`crate::metrics::Summary`]. `scenario` is the one it ran.
     pub fn record<'a>(&'a self, scenario: &'a Scenario) -> crate::metrics::RunRecord<'a> {
         crate::metrics::RunRecord {

@@ -48,8 +48,16 @@ pub fn run(scenario: &Scenario) -> Result<Report, TopologyError> {
 
 /// [`run`], with what the run recorded for its summary.
 pub fn run_finished(scenario: &Scenario) -> Result<engine::Finished, TopologyError> {
+    finished(scenario, false)
+}
+
+fn finished(scenario: &Scenario, full: bool) -> Result<engine::Finished, TopologyError> {
     let t = scenario.topology.as_ref().ok_or(TopologyError::NoSection)?;
-    Ok(engine::Engine::new(scenario, t)?.run())
+    let mut e = engine::Engine::new(scenario, t)?;
+    if !full {
+        e.keep_summary_only();
+    }
+    Ok(e.run())
 }
 
 /// The same scenario and seed with no rollout: the plan removed, faults kept.
@@ -64,7 +72,17 @@ pub fn baseline_of(scenario: &Scenario) -> Scenario {
 /// Runs the scenario and its no-rollout baseline on the same seed, and summarises the
 /// run against it in the vocabulary of every run (see [`crate::metrics::Summary`]).
 pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, Report), TopologyError> {
-    let run = run_finished(scenario)?;
+    summarised(scenario, false).map(|(s, f)| (s, f.report))
+}
+
+/// [`run_summarised`], with the run's per-second series in the vocabulary of every run
+/// (latency quantiles included) in the returned run's recorder, for files.
+pub fn run_recorded(scenario: &Scenario) -> Result<(Summary, engine::Finished), TopologyError> {
+    summarised(scenario, true)
+}
+
+fn summarised(scenario: &Scenario, full: bool) -> Result<(Summary, engine::Finished), TopologyError> {
+    let run = finished(scenario, full)?;
     let base_scenario = baseline_of(scenario);
     let has_plan = scenario.topology.as_ref().is_some_and(|t| t.plan.is_some());
     let summary = if !has_plan {
@@ -76,7 +94,7 @@ pub fn run_summarised(scenario: &Scenario) -> Result<(Summary, Report), Topology
     let mut summary = summary;
     summary.strategy = plan_name(scenario).into();
     summary.services = run.report.services.iter().map(service_summary).collect();
-    Ok((summary, run.report))
+    Ok((summary, run))
 }
 
 /// The name a topology's plan goes by in summaries: `canary` when its first deployment
