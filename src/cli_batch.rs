@@ -34,22 +34,13 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         Err(e) => return crate::file_error(&e),
     };
     let engine = deploysim::engine_of(&scenario);
-    if engine == deploysim::EngineKind::Releases {
-        return fail(
-            2,
-            format!(
-                "{}: `batch` and `sweep` do not run continuous scenarios yet; `deploysim run` compares their strategies",
-                path.display()
-            ),
-        );
-    }
     let variants = match &st.strategies {
         Some(_) if engine != deploysim::EngineKind::Instances => {
             return fail(
                 2,
                 format!(
-                    "{}: --strategies picks single-service strategies; a multi-service plan or a function's \
-                     deployment is the scenario's own (sweep over its fields instead)",
+                    "{}: --strategies picks single-service strategies; a multi-service plan, a function's \
+                     deployment or a release stream's strategy is the scenario's own (sweep over its fields instead)",
                     path.display()
                 ),
             );
@@ -61,7 +52,9 @@ pub fn batch(path: &Path, sets: &[String], st: &Settings) -> ExitCode {
         None if engine != deploysim::EngineKind::Instances => vec![deploysim::own_variant(&scenario)],
         None => vec![(scenario.strategy.name().to_string(), scenario.strategy.clone())],
     };
-    if variants.iter().any(|(_, s)| !matches!(s, deploysim::scenario::StrategySpec::None)) && scenario.release.is_none()
+    if engine == deploysim::EngineKind::Instances
+        && variants.iter().any(|(_, s)| !matches!(s, deploysim::scenario::StrategySpec::None))
+        && scenario.release.is_none()
     {
         return fail(2, format!("{}: the scenario has no `release` to roll out", path.display()));
     }
@@ -267,6 +260,15 @@ fn emit(
             let refs: Vec<(String, &Simulation)> = sims.iter().map(|(n, s)| (n.clone(), s)).collect();
             let text = |e: report::ReportError| e.to_string();
             let mut charts = report::build::run_charts(&refs).map_err(text)?;
+            if !instances {
+                // A graph's or a function's representative run: its own per-second series
+                // (a release stream has many windows and no one series).
+                let r = deploysim::summarise_recorded(first).map_err(|e| e.to_string())?;
+                if !r.series.is_empty() {
+                    let name = p.strategies.first().cloned().unwrap_or_default();
+                    charts = report::build::series_charts(first.slo.target.0, &[(name, &r.series)]).map_err(text)?;
+                }
+            }
             charts.extend(report::build::batch_charts(&p.results, &p.strategies, 0).map_err(text)?);
             let xs: Option<Vec<f64>> = p
                 .points

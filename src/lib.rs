@@ -64,6 +64,8 @@ pub enum RunDetail {
     /// The function's invocations, cold starts, throttles, environments, billing, the
     /// alias's weights, and its own blast radius (users failed by version 2).
     Serverless(serverless::ServerlessSummary),
+    /// A release stream's DORA report: every strategy's releases and figures.
+    Continuous(continuous::ContinuousReport),
 }
 
 /// Why a scenario could not be summarised.
@@ -73,7 +75,9 @@ pub enum SummariseError {
     Topology(#[from] topology::TopologyError),
     #[error(transparent)]
     Serverless(#[from] serverless::NoServerlessSection),
-    #[error("a continuous scenario is a stream of releases: `deploysim run` reports each strategy's DORA metrics")]
+    #[error(transparent)]
+    Continuous(#[from] continuous::ContinuousError),
+    #[error("a continuous scenario is a stream of releases: its per-second series are those of many windows")]
     Releases,
 }
 
@@ -88,7 +92,13 @@ pub fn summarise(scenario: &Scenario) -> Result<(metrics::Summary, Option<RunDet
         EngineKind::Functions => {
             serverless::run_summarised(scenario).map(|(s, r)| (s, Some(RunDetail::Serverless(r)))).map_err(Into::into)
         }
-        EngineKind::Releases => Err(SummariseError::Releases),
+        EngineKind::Releases => {
+            // The stream under the scenario's own strategy (or its first `compare` entry);
+            // the detail has every strategy's DORA figures.
+            let (report, mut summaries) = continuous::run_summarised(scenario)?;
+            let first = summaries.swap_remove(0);
+            Ok((first, Some(RunDetail::Continuous(report))))
+        }
     }
 }
 
@@ -122,7 +132,12 @@ pub fn summarise_recorded(scenario: &Scenario) -> Result<Recorded, SummariseErro
             let detail = Some(RunDetail::Serverless(r.function));
             Ok(Recorded { summary: r.summary, detail, series: r.series, log: r.log })
         }
-        EngineKind::Releases => Err(SummariseError::Releases),
+        EngineKind::Releases => {
+            // Many windows, each with its own series: the stream keeps its summary and
+            // its DORA report, and its log is the releases' outcomes.
+            let (summary, detail) = summarise(scenario)?;
+            Ok(Recorded { summary, detail, series: Vec::new(), log: Vec::new() })
+        }
     }
 }
 

@@ -452,8 +452,12 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         Ok(s) => s,
         Err(code) => return code,
     };
-    if deploysim::engine_of(&scenario) == deploysim::EngineKind::Releases {
-        return run_continuous(path, &scenario, json, csv.is_some() || report_dir.is_some());
+    if deploysim::engine_of(&scenario) == deploysim::EngineKind::Releases && (csv.is_some() || report_dir.is_some()) {
+        eprintln!(
+            "error: {}: --csv and --report are not available for a continuous scenario (its series are those of many windows); use --json",
+            path.display()
+        );
+        return ExitCode::from(2);
     }
     let r = match deploysim::summarise_recorded(&scenario) {
         Ok(r) => r,
@@ -472,6 +476,7 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
         None => None,
         Some(deploysim::RunDetail::Topology(t)) => Some(t.table()),
         Some(deploysim::RunDetail::Serverless(s)) => Some(deploysim::serverless::report::table(s)),
+        Some(deploysim::RunDetail::Continuous(c)) => Some(deploysim::continuous::table(c)),
     };
     if let Some(dir) = report_dir {
         let charts = report::build::series_charts(scenario.slo.target.0, &[(r.summary.strategy.clone(), &r.series)]);
@@ -505,38 +510,6 @@ fn run(path: &Path, seed: Option<u64>, json: bool, csv: Option<&Path>, report_di
     ExitCode::SUCCESS
 }
 
-/// `run` on a scenario with a `continuous` section: the release stream under every
-/// strategy, and their DORA metrics.
-fn run_continuous(path: &Path, scenario: &deploysim::scenario::Scenario, json: bool, files: bool) -> ExitCode {
-    if files {
-        eprintln!(
-            "error: {}: --csv and --report are not available for a continuous scenario; use --json",
-            path.display()
-        );
-        return ExitCode::from(2);
-    }
-    match deploysim::continuous::run(scenario) {
-        Ok(r) if json => println!("{}", report::schema::Versioned::new(&r).to_json()),
-        Ok(r) => print!("{}", deploysim::continuous::table(&r)),
-        Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-/// A continuous scenario runs only with `run`.
-fn reject_continuous(path: &Path, scenario: &deploysim::scenario::Scenario, command: &str) -> Option<ExitCode> {
-    scenario.continuous.is_some().then(|| {
-        eprintln!(
-            "error: {}: `{command}` does not run continuous scenarios; `deploysim run` compares their strategies",
-            path.display()
-        );
-        ExitCode::from(2)
-    })
-}
-
 fn compare(
     path: &Path,
     names: Option<&[String]>,
@@ -548,8 +521,8 @@ fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(code) = reject_continuous(path, &scenario, "compare") {
-        return code;
+    if deploysim::engine_of(&scenario) == deploysim::EngineKind::Releases {
+        return compare_streams(path, &scenario, names, json, report_dir);
     }
     if !has_rollout(&scenario) {
         // Nothing rolls out: every variant would be the baseline itself. The one row says
@@ -616,6 +589,45 @@ fn has_rollout(s: &deploysim::scenario::Scenario) -> bool {
         deploysim::EngineKind::Graph => s.topology.as_ref().is_some_and(|t| t.plan.is_some()),
         _ => s.release.is_some(),
     }
+}
+
+/// `compare` of a release stream: its strategies (its own, then its `compare` list, or
+/// those `--strategies` names among them), each over the same stream of releases.
+fn compare_streams(
+    path: &Path,
+    scenario: &deploysim::scenario::Scenario,
+    names: Option<&[String]>,
+    json: bool,
+    report_dir: Option<&Path>,
+) -> ExitCode {
+    let (report, summaries) = match deploysim::continuous::run_summarised(scenario) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut rows: Vec<(String, deploysim::metrics::Summary)> =
+        report.strategies.iter().map(|d| d.strategy.clone()).zip(summaries).collect();
+    if let Some(names) = names {
+        if let Some(unknown) = names.iter().find(|n| !rows.iter().any(|(m, _)| m == *n)) {
+            let known: Vec<&str> = rows.iter().map(|(m, _)| m.as_str()).collect();
+            eprintln!("error: --strategies: `{unknown}` is not one of this stream's strategies: {}", known.join(", "));
+            return ExitCode::from(2);
+        }
+        rows.retain(|(m, _)| names.contains(m));
+    }
+    if let Some(dir) = report_dir {
+        let tables = vec![
+            ("Side by side".to_string(), report::compare_table(&rows)),
+            ("DORA metrics".to_string(), deploysim::continuous::table(&report)),
+        ];
+        if let Err(e) = write_report(dir, &scenario.name, path, tables, Ok(Vec::new())) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    print_compare(scenario, &rows, json, "strategy")
 }
 
 /// `compare` of a graph's plans or a function's deployments: each variant against its

@@ -202,27 +202,24 @@ fn every_shipped_scenario_run_json_matches_the_run_schema() {
     for (f, out) in &outputs {
         let doc = check(&run, &f.display().to_string(), out);
         let scenario = deploysim::scenario::load_file(f).expect("loads");
-        // A rollout of one service, of a graph or of a function prints the same keys,
-        // with the engine's own report under `detail`; a release stream prints its
-        // strategies.
+        // A rollout of one service, of a graph, of a function and a release stream print
+        // the same keys, with the engine's own report under `detail`.
         let mark = if scenario.serverless.is_some() {
             "/detail/serverless"
         } else if scenario.topology.is_some() {
             "/detail/topology"
         } else if scenario.continuous.is_some() {
-            "/strategies"
+            "/detail/continuous/strategies"
         } else {
             "/strategy"
         };
         let kind = deploysim::headless_kind(&scenario).unwrap_or("single-service");
         assert!(doc.pointer(mark).is_some(), "{}: a {kind} run has `{mark}`", f.display());
-        if scenario.continuous.is_none() {
-            let mut keys: Vec<String> = doc.as_object().expect("an object").keys().cloned().collect();
-            keys.sort();
-            match &summary_keys {
-                None => summary_keys = Some(keys),
-                Some(k) => assert_eq!(&keys, k, "{}: a {kind} run has other keys", f.display()),
-            }
+        let mut keys: Vec<String> = doc.as_object().expect("an object").keys().cloned().collect();
+        keys.sort();
+        match &summary_keys {
+            None => summary_keys = Some(keys),
+            Some(k) => assert_eq!(&keys, k, "{}: a {kind} run has other keys", f.display()),
         }
         kinds.insert(mark);
     }

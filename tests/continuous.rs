@@ -264,8 +264,11 @@ fn deploysim(args: &[&str]) -> std::process::Output {
     }
 }
 
-/// The shipped week: `run --json` prints one object with a report per strategy, the same
-/// bytes twice; `compare` and `batch` refuse it with a message instead of running it wrong.
+/// The shipped week: `run --json` prints the summary every run prints — here of the
+/// stream under the scenario's own strategy, `rolling` — with the DORA report of every
+/// strategy under `detail.continuous`, the same bytes twice. The summary's blast radius
+/// and cost are the DORA report's for that strategy (the same union of users hurt, the
+/// same windows and quiet time); `compare` prints each strategy's stream summary.
 #[test]
 fn the_command_line_runs_the_shipped_week() {
     let a = deploysim(&["run", "scenarios/continuous-week.ron", "--json"]);
@@ -273,10 +276,13 @@ fn the_command_line_runs_the_shipped_week() {
     let b = deploysim(&["run", "scenarios/continuous-week.ron", "--json"]);
     assert_eq!(a.stdout, b.stdout);
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("JSON");
-    let names: Vec<&str> =
-        v["strategies"].as_array().expect("array").iter().filter_map(|d| d["strategy"].as_str()).collect();
+    let strategies = v["detail"]["continuous"]["strategies"].as_array().expect("array").clone();
+    let names: Vec<&str> = strategies.iter().filter_map(|d| d["strategy"].as_str()).collect();
     assert_eq!(names, ["rolling", "canary", "blue-green"]);
-    for d in v["strategies"].as_array().expect("array") {
+    assert_eq!((v["strategy"].as_str(), v["outcome"].as_str()), (Some("rolling"), Some("stream")));
+    assert_eq!(v["blast_radius_users"], strategies[0]["blast_radius_users"]);
+    assert_eq!(v["cost"], strategies[0]["cost"]);
+    for d in &strategies {
         for k in [
             "deployment_frequency_per_day",
             "lead_time_median_s",
@@ -291,13 +297,17 @@ fn the_command_line_runs_the_shipped_week() {
             assert!(d.get(k).is_some(), "missing {k}");
         }
     }
-    for cmd in
-        [&["compare", "scenarios/continuous-week.ron"][..], &["batch", "scenarios/continuous-week.ron", "--seeds", "2"]]
-    {
-        let o = deploysim(cmd);
-        assert_eq!(o.status.code(), Some(2), "{cmd:?}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("continuous"), "{cmd:?}");
+    let c = deploysim(&["compare", "scenarios/continuous-week.ron", "--json"]);
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&c.stdout).expect("JSON");
+    let runs = c["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3);
+    for (run, dora) in runs.iter().zip(&strategies) {
+        assert_eq!(run["strategy"], dora["strategy"]);
+        assert_eq!(run["blast_radius_users"], dora["blast_radius_users"], "{}", run["strategy"]);
     }
+    let o = deploysim(&["batch", "scenarios/continuous-week.ron", "--seeds", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let bad = std::env::temp_dir().join(format!("deploysim-continuous-{}.ron", std::process::id()));
     std::fs::write(&bad, with_continuous("", "period: \"7d\", releases_per_day: 10, bad_probability: 2"))
         .expect("write");

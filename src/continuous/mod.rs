@@ -34,6 +34,7 @@
 
 pub mod dora;
 pub mod stream;
+pub mod summary;
 pub mod window;
 
 use rayon::prelude::*;
@@ -81,24 +82,35 @@ pub enum ContinuousError {
 /// Runs the stream with every strategy of [`variants`] (in parallel; the result does not
 /// depend on the number of threads). Errors if the scenario has no `continuous` section.
 pub fn run(scenario: &Scenario) -> Result<ContinuousReport, ContinuousError> {
+    run_summarised(scenario).map(|(r, _)| r)
+}
+
+/// [`run`], with each strategy's stream summary (see [`summary`]), in the order of the
+/// report's strategies: the scenario's own first.
+pub fn run_summarised(
+    scenario: &Scenario,
+) -> Result<(ContinuousReport, Vec<crate::metrics::Summary>), ContinuousError> {
     let spec = scenario.continuous.as_ref().ok_or(ContinuousError::NoSection)?;
     let variants = variants(scenario);
     if variants.is_empty() {
         return Err(ContinuousError::NoStrategy);
     }
     let plan = stream::plan(scenario.seed, spec);
-    let strategies = variants
+    let (strategies, summaries): (Vec<_>, Vec<_>) = variants
         .par_iter()
-        .map(|(name, strategy)| run_strategy(scenario, spec, &plan, name, strategy))
-        .collect::<Vec<_>>();
-    Ok(ContinuousReport {
+        .map(|(name, strategy)| run_strategy_summarised(scenario, spec, &plan, name, strategy))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .unzip();
+    let report = ContinuousReport {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         period_s: spec.period.as_secs_f64(),
         releases: plan.len() as u64,
         bad_releases: plan.iter().filter(|r| r.bad).count() as u64,
         strategies,
-    })
+    };
+    Ok((report, summaries))
 }
 
 /// Runs the whole stream with one strategy.
@@ -109,7 +121,19 @@ pub fn run_strategy(
     name: &str,
     strategy: &StrategySpec,
 ) -> DoraReport {
+    run_strategy_summarised(scenario, spec, plan, name, strategy).0
+}
+
+/// [`run_strategy`], with the stream's summary (see [`summary`]).
+pub fn run_strategy_summarised(
+    scenario: &Scenario,
+    spec: &ContinuousSpec,
+    plan: &[stream::PlannedRelease],
+    name: &str,
+    strategy: &StrategySpec,
+) -> (DoraReport, crate::metrics::Summary) {
     let users = scenario.traffic.users.0 as u32;
+    let mut stream_summary = summary::StreamSummary::new(users);
     let mut hurt = UserSet::new(users);
     let nobody = UserSet::new(users);
     let mut free_at = Time::ZERO;
@@ -129,6 +153,7 @@ pub fn run_strategy(
             false_alerts += 1;
         }
         hurt.insert_difference(&w.hurt, &nobody);
+        stream_summary.add(&w);
         let live = w.live_at.map(|t| start + t);
         records.push(ReleaseRecord {
             index: release.index,
@@ -164,7 +189,8 @@ pub fn run_strategy(
         window_requests: requests,
         false_alerts,
     };
-    DoraReport::compute(name, records, totals)
+    let summary = stream_summary.finish(scenario, name, &totals);
+    (DoraReport::compute(name, records, totals), summary)
 }
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {

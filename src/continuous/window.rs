@@ -89,6 +89,14 @@ pub struct WindowResult {
     pub requests: u64,
     pub cost: f64,
     pub baseline_cost: f64,
+    /// The window's run against its baseline, in the vocabulary of every run.
+    pub summary: crate::metrics::Summary,
+    /// What the stream's summary merges over windows: answered latencies, and the users
+    /// who made a request, were served by the new version, and met both versions.
+    pub latency: crate::metrics::Histogram,
+    pub active: UserSet,
+    pub exposed: UserSet,
+    pub mixed: UserSet,
 }
 
 /// The engine scenario of one window.
@@ -291,5 +299,10 @@ pub fn run_window(
         requests: m.arrivals,
         cost: sim.cost(),
         baseline_cost: baseline.cost(),
+        summary: sim.summary(&baseline),
+        latency: m.latency.clone(),
+        active: m.active_users.clone(),
+        exposed: m.exposed_users.clone(),
+        mixed: m.mixed_users.clone(),
     }
 }

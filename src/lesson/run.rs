@@ -46,8 +46,7 @@ pub struct LessonRun {
 pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_json::Value>, HeadlessError> {
     let text = match crate::engine_of(s) {
         crate::EngineKind::Instances => return Ok(None),
-        crate::EngineKind::Releases => crate::continuous::json(&crate::continuous::run(s)?),
-        crate::EngineKind::Graph | crate::EngineKind::Functions => {
+        crate::EngineKind::Releases | crate::EngineKind::Graph | crate::EngineKind::Functions => {
             let (summary, detail) = crate::summarise(s)?;
             crate::report::run_json(summary, detail)
         }
