@@ -683,3 +683,67 @@ fn a_function_has_no_replicas() {
     assert_eq!(e.field, "topology.services[0].replicas", "{e}");
     assert!(e.message().contains("functions"), "{e}");
 }
+
+// ----- instances of a graph crash and restart ----------------------------------------
+
+/// The canary scenario without its plan, with faults.
+fn with_faults(faults: &str) -> Scenario {
+    let text = std::fs::read_to_string(root().join("scenarios/multi-service-canary.ron")).expect("readable");
+    let start = text.find("        plan: (").expect("the file has a plan");
+    let end = text.rfind("    ),\n)").expect("the topology ends");
+    let text = format!("{}        faults: [{faults}],\n{}", &text[..start], &text[end..]);
+    parse_str("faults.ron", &text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// All three replicas of the called service crash at 120 s and serve again at 150 s. In
+/// between no replica is up: every call to payments is refused at once (a 503 with no
+/// ready endpoint), its one retry too, so every user request fails — from 120 s to 150 s,
+/// deterministically (a margin of 1 s at each edge for requests in flight across them,
+/// whose latency is ~0.1 s). Before and after nothing else can fail.
+#[test]
+fn a_called_service_whose_replicas_all_crash_fails_every_request_until_they_restart() {
+    let (s, r) =
+        summarised(&with_faults(r#"(at: "120s", duration: "30s", fault: Crash(service: "payments", count: 3))"#));
+    let (n, f) = window(&r, 121, 149);
+    assert!(n > 1000, "{n}");
+    assert_eq!(f, n, "every request fails while no replica is up");
+    assert_eq!(window(&r, 0, 120).1, 0);
+    assert_eq!(window(&r, 151, r.series.len()).1, 0, "the replicas serve again");
+    assert!((29..=31).contains(&s.downtime_s), "downtime {}", s.downtime_s);
+    let restarted = r.log.iter().filter(|(t, l)| *t == 150.0 && l.contains("restarted")).count();
+    assert_eq!(restarted, 3, "{:?}", r.log);
+    assert!(s.services[2].failed_by_cause.get("rejected").copied().unwrap_or(0) > 1000);
+    // No plan: the crash is not the release's.
+    assert_eq!((s.excess_failed_requests, s.blast_radius_users), (0, 0));
+}
+
+/// One replica of three crashes: what it held fails (at 50 calls/s and ~26 ms per call,
+/// about 0.4 calls on one replica; P(more than 10) < 1e-12), round-robin skips it for the
+/// 30 s it is down, so no call is refused, and orders' one retry lands on a replica that
+/// is up: no user request fails.
+#[test]
+fn one_crashed_replica_loses_only_what_it_held() {
+    let (s, r) = summarised(&with_faults(r#"(at: "120s", duration: "30s", fault: Crash(service: "payments"))"#));
+    let payments = &s.services[2];
+    let crashed = payments.failed_by_cause.get("error").copied().unwrap_or(0);
+    assert!(crashed <= 10, "{crashed}");
+    assert_eq!(payments.failed_by_cause.get("rejected"), None, "the other replicas take the calls");
+    assert_eq!(s.failed_requests, 0, "the retry succeeds elsewhere: {:?}", r.log);
+    assert!(r.log.iter().any(|(t, l)| *t == 150.0 && l.contains("restarted")));
+}
+
+#[test]
+fn a_crash_names_a_service_with_that_many_replicas() {
+    let e = rejected(
+        r#"front: "a", services: [(name: "a", replicas: 2)], faults: [(at: "1s", duration: "1s", fault: Crash(service: "a", count: 3))]"#,
+    );
+    assert_eq!(e.field, "topology.faults[0].fault.count", "{e}");
+    let e = rejected(
+        r#"front: "a", services: [(name: "a", backend: Functions())], faults: [(at: "1s", duration: "1s", fault: Crash(service: "a"))]"#,
+    );
+    assert!(e.message().contains("functions"), "{e}");
+}

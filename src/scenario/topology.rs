@@ -398,6 +398,23 @@ pub enum FaultKind {
     Slow(SlowFault),
     /// Every database query takes `factor` times longer: `DbOverload(4)`.
     DbOverload(Factor),
+    /// `count` of the service's replicas (picked at random among those running) crash at
+    /// `at`: the calls they hold fail at once, and each restarts and serves again
+    /// `duration` later (the restart and its boot): `Crash(service: "payments", count: 2)`.
+    Crash(CrashFault),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashFault {
+    pub service: String,
+    /// Default 1.
+    #[serde(default = "one_instance")]
+    pub count: Int<1, 10_000>,
+}
+
+fn one_instance() -> Int<1, 10_000> {
+    Int(1)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

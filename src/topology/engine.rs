@@ -58,6 +58,8 @@ mod streams {
     pub const CANARY: u64 = 103;
     /// Cold start durations of a function-backed service.
     pub const INIT: u64 = 104;
+    /// Which replicas a `Crash` fault picks.
+    pub const CRASH: u64 = 105;
 }
 
 /// A reference to a visit that survives slot reuse.
@@ -129,6 +131,8 @@ enum Ev {
     CanaryScaleDown {
         svc: u16,
     },
+    /// A crashed instance serves again.
+    Restarted(u32),
     /// A function's execution environment has been idle for the idle timeout.
     Reclaim {
         svc: u16,
@@ -195,6 +199,8 @@ struct Inst {
     /// Running (and costing). A service's replicas always are; its canary instances
     /// only while the canary has them.
     active: bool,
+    /// Crashed and restarting: it takes no calls (a crashed instance still costs).
+    down: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -367,6 +373,7 @@ pub struct Engine {
     /// The canaries of the current wave.
     canaries: Vec<CanaryRun>,
     canary_draw: Stream,
+    crash_draw: Stream,
     /// Calls routed at canaried services (the key of their routing draws).
     routed: u64,
     /// Instances running, their integral (instance·µs) up to `active_since`, the most at once.
@@ -435,7 +442,7 @@ impl Engine {
             };
             let replicas = if functions.is_some() { 0 } else { sp.replicas.0 as u32 };
             for _ in 0..replicas {
-                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: true });
+                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: true, down: false });
             }
             svcs.push(Svc {
                 first,
@@ -471,7 +478,7 @@ impl Engine {
         for s in &mut svcs {
             s.canary_first = insts.len() as u32;
             for _ in 0..s.canary_cap {
-                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: false });
+                insts.push(Inst { version: 0, busy: 0, queue: VecDeque::new(), active: false, down: false });
             }
         }
         let db = t.database.as_ref().map(|d| Db {
@@ -527,6 +534,7 @@ impl Engine {
             rollout: None,
             canaries: Vec::new(),
             canary_draw: Stream::new(seed, streams::CANARY),
+            crash_draw: Stream::new(seed, streams::CRASH),
             routed: 0,
             active_insts: replicas_total,
             instance_area: 0,
@@ -703,6 +711,12 @@ impl Engine {
             }
             Ev::CanaryScaleDown { svc } => self.canary_scale_to(svc as usize, 0),
             Ev::Reclaim { svc, env, epoch } => self.reclaim(svc as usize, env, epoch),
+            Ev::Restarted(i) => {
+                self.insts[i as usize].down = false;
+                let svc = self.svcs.iter().position(|s| i >= s.first && i < s.first + s.replicas).unwrap_or(0);
+                let text = format!("{}: replica {} restarted", self.m.names[svc], i - self.svcs[svc].first);
+                self.log(text);
+            }
         }
     }
 
@@ -733,9 +747,22 @@ impl Engine {
             s.canary_rr = s.canary_rr.wrapping_add(1);
             i
         } else {
-            let i = s.first + s.rr % s.replicas;
-            s.rr = s.rr.wrapping_add(1);
-            i
+            // Round-robin over the replicas that are up (a crashed one is skipped, as a
+            // load balancer skips an endpoint that is not ready).
+            let mut pick = None;
+            for _ in 0..s.replicas {
+                let i = s.first + s.rr % s.replicas;
+                s.rr = s.rr.wrapping_add(1);
+                if !self.insts[i as usize].down {
+                    pick = Some(i);
+                    break;
+                }
+            }
+            match pick {
+                Some(i) => i,
+                // No replica is up: refused at once, like a 503 with no ready endpoint.
+                None => return self.fail_early(svc, parent, Cause::Rejected, false),
+            }
         };
         let version = self.insts[inst as usize].version;
         if let Some((_, cv, e)) = caller
@@ -1093,7 +1120,9 @@ impl Engine {
         } else if vis.state != State::Queued {
             let inst = &mut self.insts[vis.inst as usize];
             inst.busy -= 1;
-            if let Some(next) = inst.queue.pop_front() {
+            if !inst.down
+                && let Some(next) = inst.queue.pop_front()
+            {
                 self.start_work(next);
             }
         }
@@ -1233,8 +1262,63 @@ impl Engine {
                 }
                 if start { format!("database overloaded: queries {x}× slower") } else { "database recovered".into() }
             }
+            Fault::Crash(s, count) => {
+                if !start {
+                    return; // each instance restarts on its own event
+                }
+                let restart = self.m.faults[i as usize].1;
+                let crashed = self.crash(s, count, u64::from(i), restart);
+                format!("{}: {crashed} replica(s) crashed", self.m.names[s])
+            }
         };
         self.log(text);
+    }
+
+    /// Crashes `count` of service `s`'s replicas that are up (picked by a keyed draw):
+    /// what they hold fails now; each serves again at `restart`. Returns how many crashed.
+    fn crash(&mut self, s: usize, count: u32, key: u64, restart: Time) -> u32 {
+        let (first, replicas) = (self.svcs[s].first, self.svcs[s].replicas);
+        let mut up: Vec<u32> = (first..first + replicas).filter(|&i| !self.insts[i as usize].down).collect();
+        // A partial Fisher–Yates shuffle: the first `count` are a uniform sample.
+        let mut rng = self.crash_draw.rng(key);
+        let n = (count as usize).min(up.len());
+        for k in 0..n {
+            let j = rng.random_range(k..up.len());
+            up.swap(k, j);
+        }
+        let chosen = up[..n].to_vec();
+        for &i in &chosen {
+            self.insts[i as usize].down = true;
+            self.q.push(restart.max(self.now), Ev::Restarted(i));
+        }
+        // Everything the crashed instances hold fails: what waits in their queues, and
+        // what is in their slots (its own work, a query, or waiting for a call).
+        for &i in &chosen {
+            let queued: Vec<VRef> = self.insts[i as usize].queue.drain(..).collect();
+            for v in queued {
+                if self.live(v) {
+                    self.finish(v, Err(Cause::Error));
+                }
+            }
+        }
+        let holding: Vec<VRef> = self
+            .visits
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| {
+                x.state != State::Free
+                    && x.state != State::Queued
+                    && self.svcs[x.svc as usize].functions.is_none()
+                    && chosen.contains(&x.inst)
+            })
+            .map(|(idx, x)| VRef { idx: idx as u32, epoch: x.epoch })
+            .collect();
+        for v in holding {
+            if self.live(v) {
+                self.finish(v, Err(Cause::Error));
+            }
+        }
+        n as u32
     }
 
     // ----- the plan ---------------------------------------------------------------

@@ -80,6 +80,8 @@ pub enum Fault {
     Down(usize),
     Slow(usize, f64),
     DbOverload(f64),
+    /// `(service, count)`.
+    Crash(usize, u32),
 }
 
 /// The topology with names resolved to indices.
@@ -559,6 +561,23 @@ pub fn resolve(s: &Scenario, t: &Topology) -> Check<Model> {
                     return err(format!("{f}.fault"), "`DbOverload` needs `topology.database`");
                 }
                 Fault::DbOverload(x.0)
+            }
+            FaultKind::Crash(c) => {
+                let si = service_index(&names, &c.service, &format!("{f}.fault.service"))?;
+                let sp = &t.services[si];
+                if !matches!(sp.backend, super::Backend::Instances) {
+                    return err(
+                        format!("{f}.fault.service"),
+                        format!("`{}` runs on functions, which have no instances to crash", c.service),
+                    );
+                }
+                if c.count.0 > sp.replicas.0 {
+                    return err(
+                        format!("{f}.fault.count"),
+                        format!("`{}` has {} replicas; at most that many can crash", c.service, sp.replicas.0),
+                    );
+                }
+                Fault::Crash(si, c.count.0 as u32)
             }
         };
         faults.push((fl.at.time(), fl.at.time() + fl.duration.time(), kind));
