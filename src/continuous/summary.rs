@@ -113,6 +113,8 @@ impl StreamSummary {
                 failed_by_cause: by_cause,
                 cost: totals.cost,
                 cold_starts: 0,
+                latency_mean_ms: ms(self.latency.mean()),
+                mean_in_system: if duration > 0.0 { in_system / duration } else { 0.0 },
             }],
         }
     }

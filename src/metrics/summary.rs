@@ -121,6 +121,11 @@ pub struct ServiceSummary {
     pub cost: f64,
     /// Execution environments a function-backed service started; 0 for instances.
     pub cold_starts: u64,
+    /// Mean time of a request (a call, for a called service) at it, milliseconds: for one
+    /// service the run's mean latency; in a graph a visit's own work, query and calls.
+    pub latency_mean_ms: Option<f64>,
+    /// Time-average number of requests at it (L of Little's law for the service).
+    pub mean_in_system: f64,
 }
 
 /// Seconds in which fewer than half of the requests that ended succeeded, or in which
@@ -259,6 +264,8 @@ impl Summary {
                 .collect(),
                 cost: run.cost,
                 cold_starts: 0,
+                latency_mean_ms: ms(m.latency.mean()),
+                mean_in_system: run.request_seconds / duration,
             }],
         }
     }

@@ -75,8 +75,8 @@ enum Ev {
     /// The visit's own work is done.
     Worked(VRef),
     QueryDone(VRef),
-    /// Attempt `seq` of the visit's current call timed out.
-    AttemptTimeout(VRef, u32),
+    /// The earliest pending timeout of call edge `e` is due (see `Engine::timeouts`).
+    EdgeTimeout(u32),
     /// The backoff before the next attempt is over.
     Retry(VRef),
     /// Replicas `from..to` of a service switch to a version.
@@ -239,6 +239,26 @@ struct Svc {
     /// `active_since`.
     active: u32,
     instance_area: u128,
+    /// Visits at it now, the integral of that (visit·µs) up to `visits_since`, and the
+    /// summed time of the visits that ended.
+    visits_now: u32,
+    visit_area: u128,
+    visits_since: Time,
+    sojourn_us: u128,
+    visits_ended: u64,
+}
+
+impl Svc {
+    /// Visits at it change by `delta` at `now`; the integral counts up to `end`.
+    #[inline]
+    fn visits_change(&mut self, now: Time, end: Time, delta: i32) {
+        let t = now.min(end);
+        if t > self.visits_since {
+            self.visit_area += u128::from(self.visits_now) * u128::from((t - self.visits_since).as_micros());
+            self.visits_since = t;
+        }
+        self.visits_now = self.visits_now.wrapping_add_signed(delta);
+    }
 }
 
 /// One execution environment of a function.
@@ -370,6 +390,13 @@ pub struct Engine {
     budgets: Vec<Budget>,
     token: u32,
     rollout: Option<Rollout>,
+    /// Pending attempt timeouts per call edge, in deadline order (an edge's timeout is one
+    /// constant, so deadlines arrive sorted), and whether the queue holds an `EdgeTimeout`
+    /// for the edge's earliest. One queued event per edge instead of one per attempt keeps
+    /// the event queue small: almost every attempt is answered before its timeout. Written
+    /// here because no timer crate keeps this engine's `(time, seq)` event order.
+    timeouts: Vec<VecDeque<(Time, VRef, u32)>>,
+    timeout_armed: Vec<bool>,
     /// The canaries of the current wave.
     canaries: Vec<CanaryRun>,
     canary_draw: Stream,
@@ -470,6 +497,11 @@ impl Engine {
                 functions,
                 active: replicas,
                 instance_area: 0,
+                visits_now: 0,
+                visit_area: 0,
+                visits_since: Time::ZERO,
+                sojourn_us: 0,
+                visits_ended: 0,
             });
         }
         // Canary instances after every service's replicas, so a service's replicas stay
@@ -514,8 +546,9 @@ impl Engine {
         let words = (users.count as usize).div_ceil(64);
         let dur_s = (end.whole_secs() as usize + usize::from(!end.as_micros().is_multiple_of(1_000_000))).max(1);
         let rec = Recorder::new(users.count, s.traffic.session_gap.time(), dur_s);
+        let edges = m.edges.len();
         let mut e = Engine {
-            budgets: vec![Budget::default(); m.edges.len()],
+            budgets: vec![Budget::default(); edges],
             m,
             end,
             now: Time::ZERO,
@@ -532,6 +565,8 @@ impl Engine {
             free: Vec::new(),
             token: 0,
             rollout: None,
+            timeouts: vec![VecDeque::new(); edges],
+            timeout_armed: vec![false; edges],
             canaries: Vec::new(),
             canary_draw: Stream::new(seed, streams::CANARY),
             crash_draw: Stream::new(seed, streams::CRASH),
@@ -633,16 +668,7 @@ impl Engine {
                     self.query_done(v);
                 }
             }
-            Ev::AttemptTimeout(v, seq) => {
-                if self.live(v) {
-                    let vis = self.visits[v.idx as usize];
-                    if vis.state == State::Calling && vis.seq == seq {
-                        let e = self.m.out[vis.svc as usize][vis.call as usize];
-                        self.report.calls[e].timeouts += 1;
-                        self.attempt_result(v, Err(Cause::Timeout));
-                    }
-                }
-            }
+            Ev::EdgeTimeout(e) => self.edge_timeouts(e as usize),
             Ev::Retry(v) => {
                 if self.live(v) && self.visits[v.idx as usize].state == State::Backoff {
                     self.send_attempt(v);
@@ -808,6 +834,7 @@ impl Engine {
     }
 
     fn new_visit(&mut self, visit: Visit) -> VRef {
+        self.svcs[visit.svc as usize].visits_change(self.now, self.end, 1);
         match self.free.pop() {
             Some(idx) => {
                 let epoch = self.visits[idx as usize].epoch;
@@ -1038,10 +1065,46 @@ impl Engine {
             st.retries += 1;
         }
         if let Some(t) = self.m.edges[e].timeout {
-            self.q.push(self.now + t, Ev::AttemptTimeout(v, seq));
+            self.arm_timeout(e, self.now + t, v, seq);
         }
         let to = self.m.edges[e].to;
         self.arrive(to, Parent::Call { v, seq }, Some((svc, version, e)));
+    }
+
+    /// Attempt `seq` of `v` on edge `e` times out at `at` unless answered before.
+    fn arm_timeout(&mut self, e: usize, at: Time, v: VRef, seq: u32) {
+        self.timeouts[e].push_back((at, v, seq));
+        if !self.timeout_armed[e] {
+            self.timeout_armed[e] = true;
+            self.q.push(at, Ev::EdgeTimeout(e as u32));
+        }
+    }
+
+    /// Whether attempt `seq` of `v` still waits for its answer.
+    fn waiting(&self, v: VRef, seq: u32) -> bool {
+        self.live(v) && {
+            let vis = &self.visits[v.idx as usize];
+            vis.state == State::Calling && vis.seq == seq
+        }
+    }
+
+    /// Times out edge `e`'s attempts that are due and still waiting, drops answered ones
+    /// from the front, and arms the next.
+    fn edge_timeouts(&mut self, e: usize) {
+        self.timeout_armed[e] = false;
+        while let Some(&(at, v, seq)) = self.timeouts[e].front() {
+            let waiting = self.waiting(v, seq);
+            if waiting && at > self.now {
+                self.timeout_armed[e] = true;
+                self.q.push(at, Ev::EdgeTimeout(e as u32));
+                return;
+            }
+            self.timeouts[e].pop_front();
+            if waiting {
+                self.report.calls[e].timeouts += 1;
+                self.attempt_result(v, Err(Cause::Timeout));
+            }
+        }
     }
 
     /// The answer (or timeout) of the current attempt of `v`'s current call.
@@ -1115,6 +1178,10 @@ impl Engine {
         x.epoch = x.epoch.wrapping_add(1);
         self.free.push(v.idx);
         let svc = vis.svc as usize;
+        let s = &mut self.svcs[svc];
+        s.visits_change(self.now, self.end, -1);
+        s.sojourn_us += u128::from((self.now - vis.start).as_micros());
+        s.visits_ended += 1;
         if self.svcs[svc].functions.is_some() {
             self.release_env(&vis);
         } else if vis.state != State::Queued {
@@ -1871,8 +1938,13 @@ impl Engine {
             mean * self.instance_cost_s * end.as_secs_f64()
         };
         let mut cost = instance_cost(self.instance_area);
-        for (i, s) in self.svcs.iter().enumerate() {
+        for (i, s) in self.svcs.iter_mut().enumerate() {
+            s.visits_change(end, end, 0);
             let st = &mut self.report.services[i];
+            // Up to the scenario's end, as the run's own `mean_in_system`.
+            st.mean_in_service = s.visit_area as f64 / end.as_micros().max(1) as f64;
+            st.visits = s.visits_ended;
+            st.mean_visit_ms = (s.visits_ended > 0).then(|| s.sojourn_us as f64 / s.visits_ended as f64 / 1e3);
             st.cost = instance_cost(s.instance_area);
             if let Some(f) = &s.functions {
                 st.cost += f.cost;

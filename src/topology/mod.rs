@@ -135,5 +135,7 @@ fn service_summary(s: &report::ServiceStats) -> crate::metrics::ServiceSummary {
         failed_by_cause: causes.into_iter().filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect(),
         cost: s.cost,
         cold_starts: s.cold_starts,
+        latency_mean_ms: s.mean_visit_ms,
+        mean_in_system: s.mean_in_service,
     }
 }

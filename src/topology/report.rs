@@ -59,6 +59,12 @@ pub struct ServiceStats {
     /// What it cost: its instances' time at the fleet's hourly price, or a function's
     /// requests and billed GB-seconds.
     pub cost: f64,
+    /// Visits it worked on (attempts that took a slot or an environment), their mean
+    /// time there (its own work, its query and its calls), and the time-average number of
+    /// visits at it up to the scenario's end: Little's law per service.
+    pub visits: u64,
+    pub mean_visit_ms: Option<f64>,
+    pub mean_in_service: f64,
 }
 
 impl ServiceStats {
