@@ -59,8 +59,6 @@ pub fn headless_report(s: &crate::scenario::Scenario) -> Result<Option<serde_jso
 pub enum HeadlessError {
     #[error(transparent)]
     Summarise(#[from] crate::SummariseError),
-    #[error(transparent)]
-    Continuous(#[from] crate::continuous::ContinuousError),
     #[error("report: {0}")]
     Json(#[from] serde_json::Error),
 }
